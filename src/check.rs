@@ -1,0 +1,198 @@
+//! The independent checker: re-reads a written plan and its inputs and recomputes, without
+//! calling the solver, that every input account is assigned exactly once, that every
+//! territory is inside every band, and that the reported weighted distance is right.
+//! Used by `terraplan check DIR` and by the tests.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::error::Error;
+use crate::geometry::weighted_centre;
+use crate::io::{read_accounts, read_scenario};
+use crate::metrics;
+
+#[derive(Debug, Clone, Default)]
+pub struct CheckReport {
+    pub accounts: usize,
+    pub territories: usize,
+    /// Per metric: (name, tolerance, min deviation, max deviation), recomputed.
+    pub bands: Vec<(String, f64, f64, f64)>,
+    pub weighted_distance: f64,
+    pub failures: Vec<String>,
+}
+
+impl CheckReport {
+    pub fn ok(&self) -> bool {
+        self.failures.is_empty()
+    }
+}
+
+#[derive(Deserialize)]
+struct SummaryIn {
+    inputs: InputsIn,
+    objective: ObjectiveIn,
+}
+
+#[derive(Deserialize)]
+struct InputsIn {
+    scenario: PathBuf,
+}
+
+#[derive(Deserialize)]
+struct ObjectiveIn {
+    weighted_distance: f64,
+}
+
+fn read_csv(path: &Path) -> Result<(Vec<String>, Vec<Vec<String>>), Error> {
+    let mut r = csv::Reader::from_path(path).map_err(|e| Error::io("read", path, std::io::Error::other(e)))?;
+    let headers: Vec<String> = r
+        .headers()
+        .map_err(|e| Error::io("read", path, std::io::Error::other(e)))?
+        .iter()
+        .map(String::from)
+        .collect();
+    let mut rows = Vec::new();
+    for rec in r.records() {
+        let rec = rec.map_err(|e| Error::io("read", path, std::io::Error::other(e)))?;
+        rows.push(rec.iter().map(String::from).collect());
+    }
+    Ok((headers, rows))
+}
+
+fn col(headers: &[String], name: &str, file: &Path) -> Result<usize, Error> {
+    headers
+        .iter()
+        .position(|h| h == name)
+        .ok_or_else(|| Error::CheckFailed(vec![format!("{}: column '{name}' is missing", file.display())]))
+}
+
+/// Checks the plan in `dir`. Fails only when the plan cannot be read at all; every
+/// violated property is listed in the report.
+pub fn check_dir(dir: &Path) -> Result<CheckReport, Error> {
+    let summary_path = dir.join("summary.json");
+    let text = std::fs::read_to_string(&summary_path).map_err(|e| Error::io("read", &summary_path, e))?;
+    let summary: SummaryIn = serde_json::from_str(&text)
+        .map_err(|e| Error::CheckFailed(vec![format!("{}: {e}", summary_path.display())]))?;
+    let scenario = read_scenario(&summary.inputs.scenario)?;
+    let accounts = read_accounts(&scenario.accounts_path, scenario.coordinates)?;
+    let am = metrics::evaluate(&accounts, &scenario)?;
+    let mut report = CheckReport {
+        accounts: accounts.len(),
+        ..Default::default()
+    };
+
+    let tpath = dir.join("territories.csv");
+    let (th, trows) = read_csv(&tpath)?;
+    let tid = col(&th, "territory_id", &tpath)?;
+    let trep = col(&th, "rep_id", &tpath)?;
+    let k = trows.len();
+    report.territories = k;
+    let index: HashMap<&str, usize> = trows.iter().enumerate().map(|(i, r)| (r[tid].as_str(), i)).collect();
+    if index.len() != k {
+        report.failures.push("territories.csv repeats a territory id".into());
+    }
+    let mut reps_seen: HashMap<&str, &str> = HashMap::new();
+    for r in &trows {
+        if let Some(prev) = reps_seen.insert(r[trep].as_str(), r[tid].as_str()) {
+            report.failures.push(format!("rep {} holds both {prev} and {}", r[trep], r[tid]));
+        }
+    }
+
+    let apath = dir.join("assignments.csv");
+    let (ah, arows) = read_csv(&apath)?;
+    let (aid, aterr) = (col(&ah, "account_id", &apath)?, col(&ah, "territory_id", &apath)?);
+    let input_index: HashMap<&str, usize> = accounts.id.iter().enumerate().map(|(i, id)| (id.as_str(), i)).collect();
+    let mut territory_of: Vec<Option<usize>> = vec![None; accounts.len()];
+    for (line, r) in arows.iter().enumerate() {
+        // The writer guards ids that look like formulas with a leading quote.
+        let raw = r[aid].as_str();
+        let id = match raw.strip_prefix('\'') {
+            Some(s) if !input_index.contains_key(raw) => s,
+            _ => raw,
+        };
+        let Some(&i) = input_index.get(id) else {
+            report.failures.push(format!("assignments.csv line {}: account '{id}' is not in the input", line + 2));
+            continue;
+        };
+        let Some(&t) = index.get(r[aterr].as_str()) else {
+            report.failures.push(format!("assignments.csv line {}: unknown territory '{}'", line + 2, r[aterr]));
+            continue;
+        };
+        if territory_of[i].replace(t).is_some() {
+            report.failures.push(format!("account '{id}' is assigned more than once"));
+        }
+    }
+    let missing: Vec<&str> = (0..accounts.len())
+        .filter(|&i| territory_of[i].is_none())
+        .map(|i| accounts.id[i].as_str())
+        .collect();
+    if !missing.is_empty() {
+        report.failures.push(format!(
+            "{} input accounts are not assigned, e.g. {}",
+            missing.len(),
+            missing.iter().take(5).cloned().collect::<Vec<_>>().join(", ")
+        ));
+    }
+    if !report.failures.is_empty() {
+        return Ok(report);
+    }
+    let territory_of: Vec<usize> = territory_of.into_iter().map(|t| t.unwrap_or(0)).collect();
+
+    // Bands: recomputed from the accounts, targets equal shares of the totals.
+    let m = am.names.len();
+    let mut values = vec![vec![0.0; m]; k];
+    for (i, &t) in territory_of.iter().enumerate() {
+        for j in 0..m {
+            values[t][j] += am.values[(i, j)];
+        }
+    }
+    for j in 0..m {
+        let target = am.values.column(j).sum() / k as f64;
+        let tol = am.tolerances[j];
+        let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+        for (t, row) in trows.iter().enumerate() {
+            let dev = if target > 0.0 { values[t][j] / target - 1.0 } else { 0.0 };
+            lo = lo.min(dev);
+            hi = hi.max(dev);
+            if dev.abs() > tol + 1e-9 {
+                report.failures.push(format!(
+                    "{} {}: {:+.3}% of target, outside ±{:.3}%",
+                    row[tid],
+                    am.names[j],
+                    dev * 100.0,
+                    tol * 100.0
+                ));
+            }
+            if let Some(c) = th.iter().position(|h| *h == am.names[j]) {
+                let written: f64 = row[c].parse().unwrap_or(f64::NAN);
+                if (written - values[t][j]).abs() > 1e-6 * (1.0 + values[t][j].abs()) {
+                    report.failures.push(format!(
+                        "{} {}: territories.csv says {written}, the accounts sum to {}",
+                        row[tid], am.names[j], values[t][j]
+                    ));
+                }
+            }
+        }
+        report.bands.push((am.names[j].clone(), tol, lo, hi));
+    }
+
+    // Weighted distance to each territory's weighted centre, recomputed per account.
+    let mut pts: Vec<Vec<([f64; 2], f64)>> = vec![Vec::new(); k];
+    for (i, &t) in territory_of.iter().enumerate() {
+        pts[t].push((accounts.pos[i], am.weight[i]));
+    }
+    let centres: Vec<[f64; 2]> = pts.iter().map(|p| weighted_centre(p.iter().copied()).unwrap_or([0.0; 2])).collect();
+    let wd: f64 = territory_of
+        .iter()
+        .enumerate()
+        .map(|(i, &t)| am.weight[i] * scenario.coordinates.distance(accounts.pos[i], centres[t]))
+        .sum();
+    report.weighted_distance = wd;
+    let reported = summary.objective.weighted_distance;
+    if (wd - reported).abs() > 1e-6 * (1.0 + wd.abs()) {
+        report.failures.push(format!("summary.json weighted_distance {reported} but recomputed {wd}"));
+    }
+    Ok(report)
+}

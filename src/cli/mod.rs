@@ -1,0 +1,92 @@
+//! Argument definitions and dispatch; each subcommand lives in its own file.
+
+mod check;
+mod generate;
+mod plan;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "terraplan", version, about = "Balanced sales territories, CRM rules, quotas and what-if scenarios")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Plan territories for a scenario and write the output folder.
+    Plan(PlanArgs),
+    /// Generate realistic synthetic accounts, reps and a scenario on real US geography.
+    Generate(GenerateArgs),
+    /// Re-verify a written plan: coverage, bands and the reported objective.
+    Check(CheckArgs),
+}
+
+#[derive(clap::Args)]
+pub struct PlanArgs {
+    /// The scenario file (TOML); its paths are relative to it.
+    pub scenario: PathBuf,
+    /// Output folder [default: out/<scenario name>].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Override the scenario's seed.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Worker threads (default: all cores). Output is the same for any count.
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Print nothing but errors.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+#[derive(clap::Args)]
+pub struct GenerateArgs {
+    #[arg(long)]
+    pub accounts: usize,
+    #[arg(long)]
+    pub reps: usize,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    #[arg(long)]
+    pub out: PathBuf,
+    /// ZIP geography (zip,lat,lon,population,state,…) [default: the bundled US table].
+    #[arg(long)]
+    pub geography: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
+pub struct CheckArgs {
+    /// A plan output folder.
+    pub dir: PathBuf,
+}
+
+pub fn run() -> anyhow::Result<u8> {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return Ok(code);
+        }
+    };
+    match cli.command {
+        Command::Plan(a) => plan::run(a),
+        Command::Generate(a) => generate::run(a),
+        Command::Check(a) => check::run(a),
+    }
+}
+
+/// Sets the global worker count once; the solver's output does not depend on it.
+pub fn set_threads(threads: Option<usize>) -> anyhow::Result<()> {
+    if let Some(n) = threads {
+        if n == 0 {
+            return Err(terraplan::Error::Usage("--threads must be at least 1".into()).into());
+        }
+        rayon::ThreadPoolBuilder::new().num_threads(n).build_global()?;
+    }
+    Ok(())
+}

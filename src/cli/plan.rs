@@ -1,0 +1,71 @@
+//! `terraplan plan`: read, plan, check independently, write atomically.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use terraplan::io::{output, read_accounts, read_reps, read_scenario};
+use terraplan::{Error, check, planner};
+
+use super::PlanArgs;
+
+pub fn run(a: PlanArgs) -> anyhow::Result<u8> {
+    super::set_threads(a.threads)?;
+    let mut scenario = read_scenario(&a.scenario).map_err(Error::from)?;
+    if let Some(seed) = a.seed {
+        scenario.seed = seed;
+    }
+    let accounts = read_accounts(&scenario.accounts_path, scenario.coordinates)?;
+    let reps = match &scenario.reps_path {
+        Some(p) => {
+            let reps = read_reps(p)?;
+            terraplan::io::reps::check_owners(&accounts, &reps)?;
+            Some(reps)
+        }
+        None => None,
+    };
+    let plan = planner::plan(&scenario, &accounts, reps.as_ref())?;
+    let out = a.out.unwrap_or_else(|| PathBuf::from("out").join(&scenario.name));
+    let files = output::plan_files(&plan, &accounts)?;
+    output::write_atomically(&out, &files)?;
+
+    // The plan is re-verified from the written files by code that did not produce it.
+    let report = check::check_dir(&out).context("re-checking the written plan")?;
+    if !report.ok() {
+        return Err(Error::CheckFailed(report.failures).into());
+    }
+    if !a.quiet {
+        let s = &plan.summary;
+        println!(
+            "planned {} accounts into {} territories ({} units) → {}",
+            s.accounts,
+            s.territories,
+            s.units.count,
+            out.display()
+        );
+        for m in &s.metrics {
+            println!(
+                "  {:<12} deviation {:+.2}% .. {:+.2}%  (band ±{:.1}%)",
+                m.name,
+                m.min_deviation * 100.0,
+                m.max_deviation * 100.0,
+                m.tolerance * 100.0
+            );
+        }
+        let o = &s.objective;
+        let gap = o.gap.map_or("n/a".to_string(), |g| format!("{:.2}%", g * 100.0));
+        println!(
+            "  weighted distance {:.4e} ({}), LP bound {}, gap {gap}",
+            o.weighted_distance,
+            o.weight,
+            o.lp_bound.map_or("n/a".into(), |b| format!("{b:.4e}"))
+        );
+        println!(
+            "  contiguous territories {}/{}; checker: every account once, every band met",
+            s.contiguous_territories, s.territories
+        );
+        for w in &s.warnings {
+            println!("  warning: {w}");
+        }
+    }
+    Ok(0)
+}

@@ -1,0 +1,143 @@
+//! Writes a plan's output folder atomically: everything goes to a temporary folder beside
+//! the target, which is renamed into place only when every file is written.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use crate::error::Error;
+use crate::model::{Accounts, Plan};
+
+/// A file to be written into the output folder.
+pub struct OutFile {
+    pub name: String,
+    pub bytes: Vec<u8>,
+}
+
+pub fn plan_files(plan: &Plan, accounts: &Accounts) -> Result<Vec<OutFile>, Error> {
+    Ok(vec![
+        OutFile {
+            name: "assignments.csv".into(),
+            bytes: assignments_csv(plan, accounts)?,
+        },
+        OutFile {
+            name: "territories.csv".into(),
+            bytes: territories_csv(plan)?,
+        },
+        OutFile {
+            name: "summary.json".into(),
+            bytes: serde_json::to_vec_pretty(&plan.summary).map_err(|e| Error::Solver(e.to_string()))?,
+        },
+    ])
+}
+
+fn csv_err(e: csv::Error) -> Error {
+    Error::io("write", Path::new("<csv>"), std::io::Error::other(e))
+}
+
+/// Neutralises spreadsheet formulas: a cell starting with = + - @ gets a leading quote.
+pub fn safe_cell(s: &str) -> std::borrow::Cow<'_, str> {
+    match s.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') if s.parse::<f64>().is_err() => format!("'{s}").into(),
+        _ => s.into(),
+    }
+}
+
+fn assignments_csv(plan: &Plan, accounts: &Accounts) -> Result<Vec<u8>, Error> {
+    let mut w = csv::Writer::from_writer(Vec::with_capacity(accounts.len() * 40));
+    w.write_record(["account_id", "territory_id", "rep_id", "previous_owner", "moved"])
+        .map_err(csv_err)?;
+    for (i, &t) in plan.account_territory.iter().enumerate() {
+        let terr = &plan.territories[t as usize];
+        let owner = &accounts.owner_id[i];
+        let moved = if owner.is_empty() {
+            ""
+        } else if *owner == terr.rep_id {
+            "false"
+        } else {
+            "true"
+        };
+        w.write_record([
+            safe_cell(&accounts.id[i]).as_ref(),
+            &terr.id,
+            safe_cell(&terr.rep_id).as_ref(),
+            safe_cell(owner).as_ref(),
+            moved,
+        ])
+        .map_err(csv_err)?;
+    }
+    w.into_inner().map_err(|e| Error::io("write", Path::new("assignments.csv"), e.into_error()))
+}
+
+fn territories_csv(plan: &Plan) -> Result<Vec<u8>, Error> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut header: Vec<String> = ["territory_id", "name", "parent", "level", "rep_id", "centre_a", "centre_b", "accounts"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    for m in &plan.summary.metrics {
+        header.push(m.name.clone());
+        header.push(format!("{}_target", m.name));
+        header.push(format!("{}_deviation", m.name));
+    }
+    w.write_record(&header).map_err(csv_err)?;
+    for t in &plan.territories {
+        let mut row = vec![
+            t.id.clone(),
+            t.name.clone(),
+            String::new(),
+            "territory".into(),
+            safe_cell(&t.rep_id).into_owned(),
+            format!("{:.6}", t.centre[0]),
+            format!("{:.6}", t.centre[1]),
+            t.accounts.to_string(),
+        ];
+        for (j, _) in plan.summary.metrics.iter().enumerate() {
+            let dev = if t.targets[j] > 0.0 { t.values[j] / t.targets[j] - 1.0 } else { 0.0 };
+            row.push(format!("{:.6}", t.values[j]));
+            row.push(format!("{:.6}", t.targets[j]));
+            row.push(format!("{dev:.6}"));
+        }
+        w.write_record(&row).map_err(csv_err)?;
+    }
+    w.into_inner().map_err(|e| Error::io("write", Path::new("territories.csv"), e.into_error()))
+}
+
+/// Writes `files` as the folder `dir`, replacing a previous one only once all are written.
+pub fn write_atomically(dir: &Path, files: &[OutFile]) -> Result<(), Error> {
+    let parent = match dir.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    fs::create_dir_all(&parent).map_err(|e| Error::io("create", &parent, e))?;
+    let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "out".into());
+    let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
+    let old = parent.join(format!(".{name}.old-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&tmp);
+    fs::create_dir_all(&tmp).map_err(|e| Error::io("create", &tmp, e))?;
+    let result = (|| {
+        for f in files {
+            let path = tmp.join(&f.name);
+            if let Some(p) = path.parent() {
+                fs::create_dir_all(p).map_err(|e| Error::io("create", p, e))?;
+            }
+            fs::write(&path, &f.bytes).map_err(|e| Error::io("write", &path, e))?;
+        }
+        if dir.exists() {
+            fs::rename(dir, &old).map_err(|e| Error::io("move aside", dir, e))?;
+        }
+        fs::rename(&tmp, dir).map_err(|e| Error::io("rename into place", dir, e))
+    })();
+    match result {
+        Ok(()) => {
+            let _ = fs::remove_dir_all(&old);
+            Ok(())
+        }
+        Err(e) => {
+            let _ = fs::remove_dir_all(&tmp);
+            if old.exists() && !dir.exists() {
+                let _ = fs::rename(&old, dir);
+            }
+            Err(e)
+        }
+    }
+}

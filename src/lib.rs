@@ -1,0 +1,19 @@
+//! terraplan: balanced sales territories, CRM assignment rules, quotas and scenarios.
+//!
+//! Data flows one way: [`io`] reads and validates, [`units`] groups accounts, [`solve`]
+//! partitions (no I/O), [`planner`] drives it and builds the [`model::Plan`], [`io::output`]
+//! writes it, and [`check`] re-verifies written plans independently of the solver.
+
+pub mod check;
+pub mod error;
+pub mod expr;
+pub mod generate;
+pub mod geometry;
+pub mod io;
+pub mod metrics;
+pub mod model;
+pub mod planner;
+pub mod solve;
+pub mod units;
+
+pub use error::{Error, InputError, Result};

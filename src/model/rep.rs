@@ -1,0 +1,57 @@
+//! Reps (sellers) from reps.csv.
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum RepStatus {
+    #[default]
+    Active,
+    /// To be hired: gets a territory now, staffed later.
+    Tbh,
+    /// Leaves before the plan starts: gets no territory.
+    Leaving,
+}
+
+impl RepStatus {
+    pub fn parse(text: &str) -> Option<RepStatus> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "" | "active" => Some(RepStatus::Active),
+            "tbh" => Some(RepStatus::Tbh),
+            "leaving" => Some(RepStatus::Leaving),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Rep {
+    pub line: u64,
+    pub id: String,
+    pub name: String,
+    pub segment: String,
+    pub tenure_months: Option<f64>,
+    pub level: String,
+    pub status: RepStatus,
+    pub home: Option<[f64; 2]>,
+    pub max_accounts: Option<u64>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Reps {
+    pub source: PathBuf,
+    pub reps: Vec<Rep>,
+}
+
+impl Reps {
+    /// Reps who get a territory in this plan (active and to-be-hired).
+    pub fn staffed(&self) -> impl Iterator<Item = &Rep> {
+        self.reps.iter().filter(|r| r.status != RepStatus::Leaving)
+    }
+
+    pub fn find(&self, id: &str) -> Option<&Rep> {
+        self.reps.iter().find(|r| r.id == id)
+    }
+}

@@ -1,0 +1,161 @@
+//! The balanced assignment LP at fixed centres, on sparse candidate lists (good_lp):
+//! minimise Σ cost·x subject to Σ_g x_ug = 1 per unit and lo ≤ Σ_u v_um x_ug ≤ hi per
+//! group and metric. Its optimum is a lower bound on any plan with these centres; a
+//! vertex-like solution splits only a few units, which are rounded to their largest share.
+
+use good_lp::{Expression, ProblemVariables, Solution, SolverModel, Variable, clarabel, variable};
+
+use super::Norm;
+use super::candidates::nearest;
+
+pub struct LpResult {
+    /// Σ cost·x (the assignment cost, without slack penalties).
+    pub objective: f64,
+    /// Σ band slack in normalised units: 0 when every band can be met.
+    pub slack: f64,
+    /// (group, metric, signed slack) for every band that needed slack.
+    pub binding: Vec<(usize, usize, f64)>,
+    pub rounded: Vec<u32>,
+    pub fractional_units: usize,
+    pub variables: usize,
+}
+
+/// Solves at `centres`, widening the candidate lists (×2 up to every group) while infeasible.
+/// `incumbent`, when given, is added to every unit's list so that plan is LP-feasible.
+pub fn solve_fixed_centres(
+    norm: &Norm,
+    centres: &[[f64; 2]],
+    l: usize,
+    incumbent: Option<&[u32]>,
+) -> Result<LpResult, String> {
+    let mut l = l.min(norm.k);
+    loop {
+        let r = solve_with(norm, centres, l, incumbent)?;
+        // Slack may come from short candidate lists rather than from the bands themselves.
+        if r.slack <= 1e-7 || l >= norm.k.min(MAX_CANDIDATES) {
+            return Ok(r);
+        }
+        l = (l * 2).min(norm.k).min(MAX_CANDIDATES);
+    }
+}
+
+const MAX_CANDIDATES: usize = 32;
+
+fn solve_with(
+    norm: &Norm,
+    centres: &[[f64; 2]],
+    l: usize,
+    incumbent: Option<&[u32]>,
+) -> Result<LpResult, String> {
+    let mut cand = nearest(norm, centres, l);
+    if let Some(inc) = incumbent {
+        for (u, c) in cand.iter_mut().enumerate() {
+            let g = inc[u];
+            if !c.iter().any(|x| x.0 == g) {
+                c.push((g, norm.cost(u, centres[g as usize])));
+            }
+        }
+    }
+    let n = cand.len();
+    // Costs scaled to mean 1 keep the interior-point method well conditioned.
+    let total: f64 = cand.iter().flat_map(|c| c.iter().map(|x| x.1)).sum();
+    let count: usize = cand.iter().map(|c| c.len()).sum();
+    let scale = if total > 0.0 { count as f64 / total } else { 1.0 };
+
+    // Elastic bands: slack costs more than any reassignment could save, so it is used only
+    // where a band cannot be met, and then says which one binds.
+    let penalty = 100.0 * (n as f64 / norm.k as f64).max(1.0) * 10.0;
+
+    let t0 = std::time::Instant::now();
+    let mut vars = ProblemVariables::new();
+    let x: Vec<Vec<Variable>> = cand
+        .iter()
+        .map(|c| c.iter().map(|_| vars.add(variable().min(0.0))).collect())
+        .collect();
+    let slack: Vec<[Variable; 2]> = (0..norm.k * norm.m)
+        .map(|_| [vars.add(variable().min(0.0)), vars.add(variable().min(0.0))])
+        .collect();
+    let mut objective = Expression::with_capacity(count + 2 * slack.len());
+    for s in &slack {
+        objective.add_mul(penalty, s[0]);
+        objective.add_mul(penalty, s[1]);
+    }
+    let mut by_group: Vec<Vec<(usize, Variable)>> = vec![Vec::new(); norm.k];
+    for u in 0..n {
+        for (i, &(g, c)) in cand[u].iter().enumerate() {
+            objective.add_mul(c * scale, x[u][i]);
+            by_group[g as usize].push((u, x[u][i]));
+        }
+    }
+    let mut model = vars.minimise(objective).using(clarabel);
+    model.settings().verbose(std::env::var_os("TERRAPLAN_LP_VERBOSE").is_some());
+    for xs in &x {
+        let mut row = Expression::with_capacity(xs.len());
+        for &v in xs {
+            row.add_mul(1.0, v);
+        }
+        model.add_constraint(row.eq(1.0));
+    }
+    for (g, list) in by_group.iter().enumerate() {
+        for j in 0..norm.m {
+            let mut row = Expression::with_capacity(list.len());
+            for &(u, v) in list {
+                let a = norm.vn[(u, j)];
+                if a != 0.0 {
+                    row.add_mul(a, v);
+                }
+            }
+            let (lo, hi) = (norm.bands.lo[(g, j)], norm.bands.hi[(g, j)]);
+            let [under, over] = slack[g * norm.m + j];
+            if lo > 0.0 {
+                let mut r = row.clone();
+                r.add_mul(1.0, under);
+                model.add_constraint(r.geq(lo));
+            }
+            let mut r = row;
+            r.add_mul(-1.0, over);
+            model.add_constraint(r.leq(hi));
+        }
+    }
+    let t = std::time::Instant::now();
+    let solution = model.solve().map_err(|e| e.to_string())?;
+    super::debug(&format!("lp solve L={l} vars={count}: {:?}", t.elapsed()));
+    let mut binding = Vec::new();
+    let mut total_slack = 0.0;
+    for g in 0..norm.k {
+        for j in 0..norm.m {
+            let [under, over] = slack[g * norm.m + j];
+            let (a, b) = (solution.value(under).max(0.0), solution.value(over).max(0.0));
+            if a + b > 1e-7 {
+                binding.push((g, j, b - a));
+                total_slack += a + b;
+            }
+        }
+    }
+
+    let mut objective = 0.0;
+    let mut rounded = vec![0u32; n];
+    let mut fractional_units = 0;
+    for u in 0..n {
+        let mut best = (f64::NEG_INFINITY, 0u32);
+        for (i, &(g, c)) in cand[u].iter().enumerate() {
+            let v = solution.value(x[u][i]).clamp(0.0, 1.0);
+            objective += v * c;
+            if v > best.0 + 1e-9 {
+                best = (v, g);
+            }
+        }
+        if best.0 < 1.0 - 1e-4 {
+            fractional_units += 1;
+        }
+        rounded[u] = best.1;
+    }
+    Ok(LpResult {
+        objective,
+        slack: total_slack,
+        binding,
+        rounded,
+        fractional_units,
+        variables: count,
+    })
+}

@@ -1,0 +1,233 @@
+//! The partition engine: split units into groups with per-group targets, hard ±tolerance
+//! bands on several metrics at once, compactness (weighted distance to the group centre)
+//! and contiguity on the unit adjacency graph. No I/O; deterministic for a given seed
+//! whatever the thread count (parallel work is collected in unit order).
+//!
+//! Pipeline: seed centres (k-means++) → location–allocation rounds with a price-coordinated
+//! assignment → LP on sparse candidate lists at the final centres (good_lp) → rounding of
+//! the split units → local search (contiguity repair, band repair, improvement) → LP bound
+//! at the final centres and the gap.
+
+mod candidates;
+mod lagrange;
+mod local_search;
+mod lp;
+mod seed;
+mod state;
+
+use std::time::Instant;
+
+use ndarray::Array2;
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::error::Error;
+use crate::geometry::Coordinates;
+use crate::units::Adjacency;
+
+pub use state::{Bands, band_report};
+
+pub struct Problem<'a> {
+    pub coordinates: Coordinates,
+    pub coords: &'a [[f64; 2]],
+    /// Objective weight of each unit's distance.
+    pub weight: &'a [f64],
+    /// units × metrics.
+    pub values: &'a Array2<f64>,
+    /// groups × metrics: each group's target for each metric.
+    pub targets: Array2<f64>,
+    /// Per metric: every group within ±tolerance × target.
+    pub tolerance: &'a [f64],
+    pub adjacency: &'a Adjacency,
+}
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub seed: u64,
+    pub candidates: usize,
+    pub rounds: usize,
+    pub restarts: usize,
+    pub contiguity: bool,
+    pub lp: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Solution {
+    pub assignment: Vec<u32>,
+    pub centres: Vec<[f64; 2]>,
+    /// Σ weight × distance to the group centre, over units.
+    pub objective: f64,
+    /// LP lower bound for the final centres (None when the LP was not run).
+    pub lp_bound: Option<f64>,
+    pub lp_status: String,
+    /// Units the LP split between groups, rounded to one.
+    pub fractional_units: usize,
+    pub lp_variables: usize,
+    /// Sum over groups and metrics of the band violation, in shares of the target.
+    pub violation: f64,
+    pub contiguous_groups: usize,
+    pub timings: Vec<(String, f64)>,
+}
+
+impl Solution {
+    pub fn gap(&self) -> Option<f64> {
+        self.lp_bound
+            .filter(|b| *b > 0.0)
+            .map(|b| (self.objective - b) / b)
+    }
+}
+
+/// Problem data in the solver's own scale: every metric divided by its mean target.
+pub(crate) struct Norm<'a> {
+    pub p: &'a Problem<'a>,
+    pub k: usize,
+    pub m: usize,
+    pub vn: Array2<f64>,
+    pub bands: Bands,
+}
+
+impl<'a> Norm<'a> {
+    fn new(p: &'a Problem<'a>) -> Norm<'a> {
+        let (k, m) = p.targets.dim();
+        let mut vn = p.values.clone();
+        let mut lo = Array2::zeros((k, m));
+        let mut hi = Array2::zeros((k, m));
+        for j in 0..m {
+            let mean = p.targets.column(j).sum() / k as f64;
+            let scale = if mean > 0.0 { 1.0 / mean } else { 0.0 };
+            vn.column_mut(j).mapv_inplace(|v| v * scale);
+            for g in 0..k {
+                let t = p.targets[(g, j)] * scale;
+                lo[(g, j)] = t * (1.0 - p.tolerance[j]);
+                hi[(g, j)] = t * (1.0 + p.tolerance[j]);
+            }
+        }
+        Norm {
+            p,
+            k,
+            m,
+            vn,
+            bands: Bands { lo, hi },
+        }
+    }
+
+    #[inline]
+    pub fn cost(&self, u: usize, centre: [f64; 2]) -> f64 {
+        self.p.weight[u] * self.p.coordinates.distance(self.p.coords[u], centre)
+    }
+}
+
+pub fn partition(p: &Problem, opt: &Options) -> Result<Solution, Error> {
+    let n = p.coords.len();
+    let (k, _) = p.targets.dim();
+    if k == 0 {
+        return Err(Error::Infeasible("no territories to plan".into()));
+    }
+    if n < k {
+        return Err(Error::Infeasible(format!(
+            "{k} territories but only {n} units to share among them"
+        )));
+    }
+    let norm = Norm::new(p);
+    let runs: Vec<Result<Solution, Error>> = (0..opt.restarts.max(1))
+        .into_par_iter()
+        .map(|r| solve_once(&norm, opt, opt.seed.wrapping_add(r as u64 * 0x9E37_79B9)))
+        .collect();
+    let mut best: Option<Solution> = None;
+    for run in runs {
+        let s = run?;
+        let better = match &best {
+            None => true,
+            Some(b) => (s.violation, s.objective) < (b.violation, b.objective),
+        };
+        if better {
+            best = Some(s);
+        }
+    }
+    best.ok_or_else(|| Error::Solver("no run finished".into()))
+}
+
+fn solve_once(norm: &Norm, opt: &Options, seed: u64) -> Result<Solution, Error> {
+    let mut timings = Vec::new();
+    let t = Instant::now();
+    let mut centres = seed::kmeans_pp(norm, seed);
+    timings.push(("seed".to_string(), t.elapsed().as_secs_f64()));
+
+    let t = Instant::now();
+    let mut prices = Array2::<f64>::zeros((norm.k, norm.m));
+    let mut assign = Vec::new();
+    for _ in 0..opt.rounds {
+        let cand = candidates::nearest(norm, &centres, opt.candidates);
+        assign = lagrange::assign(norm, &cand, &mut prices, 40);
+        let next = state::centres_of(norm, &assign, &centres);
+        let moved = next
+            .iter()
+            .zip(&centres)
+            .map(|(a, b)| norm.p.coordinates.distance(*a, *b))
+            .fold(0.0, f64::max);
+        centres = next;
+        if moved < 1e-9 {
+            break;
+        }
+    }
+    timings.push(("allocate".to_string(), t.elapsed().as_secs_f64()));
+    debug(&format!(
+        "allocate {:?} violation {:.4}",
+        t.elapsed(),
+        state::State::new(norm, assign.clone(), centres.clone()).total_violation()
+    ));
+
+    let mut fractional_units = 0;
+    let mut lp_variables = 0;
+    let mut lp_status = "not run".to_string();
+    if opt.lp {
+        let t = Instant::now();
+        match lp::solve_fixed_centres(norm, &centres, opt.candidates, None) {
+            Ok(r) => {
+                assign = r.rounded;
+                fractional_units = r.fractional_units;
+                lp_variables = r.variables;
+                lp_status = "optimal".into();
+            }
+            Err(e) => lp_status = format!("skipped: {e}"),
+        }
+        timings.push(("lp".to_string(), t.elapsed().as_secs_f64()));
+        debug(&format!("lp {:?} {lp_status} vars={lp_variables} frac={fractional_units}", t.elapsed()));
+    }
+
+    let t = Instant::now();
+    let mut st = state::State::new(norm, assign, centres);
+    local_search::run(&mut st, opt.contiguity);
+    timings.push(("local_search".to_string(), t.elapsed().as_secs_f64()));
+    debug(&format!("local search {:?} violation {}", t.elapsed(), st.total_violation()));
+
+    let mut lp_bound = None;
+    if opt.lp {
+        let t = Instant::now();
+        match lp::solve_fixed_centres(norm, &st.centres, opt.candidates, Some(&st.assign)) {
+            Ok(r) => lp_bound = Some(r.objective),
+            Err(e) => lp_status = format!("bound not computed: {e}"),
+        }
+        timings.push(("lp_bound".to_string(), t.elapsed().as_secs_f64()));
+    }
+    let contiguous_groups = st.contiguous_groups();
+    Ok(Solution {
+        objective: st.objective(),
+        violation: st.total_violation(),
+        assignment: st.assign,
+        centres: st.centres,
+        lp_bound,
+        lp_status,
+        fractional_units,
+        lp_variables,
+        contiguous_groups,
+        timings,
+    })
+}
+
+/// Phase traces on stderr when TERRAPLAN_DEBUG is set (development aid).
+pub(crate) fn debug(msg: &str) {
+    if std::env::var_os("TERRAPLAN_DEBUG").is_some() {
+        eprintln!("[solve] {msg}");
+    }
+}

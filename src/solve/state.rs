@@ -1,0 +1,253 @@
+//! The incumbent assignment with its group loads, members and centres.
+
+use std::collections::VecDeque;
+
+use ndarray::Array2;
+
+use super::Norm;
+
+/// Per group and metric, the band in normalised units.
+#[derive(Debug, Clone)]
+pub struct Bands {
+    pub lo: Array2<f64>,
+    pub hi: Array2<f64>,
+}
+
+#[inline]
+pub fn band_violation(x: f64, lo: f64, hi: f64) -> f64 {
+    if x > hi {
+        x - hi
+    } else if x < lo {
+        lo - x
+    } else {
+        0.0
+    }
+}
+
+/// Per metric: (min, max) relative deviation of the group values from their targets.
+pub fn band_report(values: &Array2<f64>, targets: &Array2<f64>) -> Vec<(f64, f64)> {
+    let (k, m) = values.dim();
+    (0..m)
+        .map(|j| {
+            (0..k)
+                .map(|g| {
+                    let t = targets[(g, j)];
+                    if t > 0.0 { values[(g, j)] / t - 1.0 } else { 0.0 }
+                })
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), d| (lo.min(d), hi.max(d)))
+        })
+        .collect()
+}
+
+pub fn loads_of(norm: &Norm, assign: &[u32]) -> Array2<f64> {
+    let mut loads = Array2::zeros((norm.k, norm.m));
+    for (u, &g) in assign.iter().enumerate() {
+        for j in 0..norm.m {
+            loads[(g as usize, j)] += norm.vn[(u, j)];
+        }
+    }
+    loads
+}
+
+/// Weighted centroid of each group's units; an empty group keeps its old centre.
+pub fn centres_of(norm: &Norm, assign: &[u32], old: &[[f64; 2]]) -> Vec<[f64; 2]> {
+    let p = norm.p;
+    let mut acc = vec![(0.0, 0.0, 0.0, 0.0, 0.0, 0usize); norm.k];
+    for (u, &g) in assign.iter().enumerate() {
+        let a = &mut acc[g as usize];
+        let (c, w) = (p.coords[u], p.weight[u]);
+        a.0 += c[0] * w;
+        a.1 += c[1] * w;
+        a.2 += w;
+        a.3 += c[0];
+        a.4 += c[1];
+        a.5 += 1;
+    }
+    acc.iter()
+        .zip(old)
+        .map(|(a, o)| {
+            if a.5 == 0 {
+                *o
+            } else if a.2 > 0.0 {
+                [a.0 / a.2, a.1 / a.2]
+            } else {
+                [a.3 / a.5 as f64, a.4 / a.5 as f64]
+            }
+        })
+        .collect()
+}
+
+pub struct State<'a> {
+    pub norm: &'a Norm<'a>,
+    pub assign: Vec<u32>,
+    pub loads: Array2<f64>,
+    pub centres: Vec<[f64; 2]>,
+    pub members: Vec<Vec<u32>>,
+    /// Position of each unit in its group's member list.
+    pos: Vec<u32>,
+    /// BFS scratch: visit stamps.
+    stamp: Vec<u32>,
+    epoch: u32,
+}
+
+impl<'a> State<'a> {
+    pub fn new(norm: &'a Norm<'a>, assign: Vec<u32>, centres: Vec<[f64; 2]>) -> State<'a> {
+        let loads = loads_of(norm, &assign);
+        let mut members = vec![Vec::new(); norm.k];
+        let mut pos = vec![0; assign.len()];
+        for (u, &g) in assign.iter().enumerate() {
+            pos[u] = members[g as usize].len() as u32;
+            members[g as usize].push(u as u32);
+        }
+        let n = assign.len();
+        State {
+            norm,
+            assign,
+            loads,
+            centres,
+            members,
+            pos,
+            stamp: vec![0; n],
+            epoch: 0,
+        }
+    }
+
+    pub fn group_violation(&self, g: usize) -> f64 {
+        (0..self.norm.m)
+            .map(|j| band_violation(self.loads[(g, j)], self.norm.bands.lo[(g, j)], self.norm.bands.hi[(g, j)]))
+            .sum()
+    }
+
+    pub fn total_violation(&self) -> f64 {
+        (0..self.norm.k).map(|g| self.group_violation(g)).sum()
+    }
+
+    pub fn objective(&self) -> f64 {
+        self.assign
+            .iter()
+            .enumerate()
+            .map(|(u, &g)| self.norm.cost(u, self.centres[g as usize]))
+            .sum()
+    }
+
+    /// Change in total violation if unit `u` moved from its group to `h`.
+    pub fn move_delta_violation(&self, u: usize, h: usize) -> f64 {
+        let g = self.assign[u] as usize;
+        let b = &self.norm.bands;
+        let mut d = 0.0;
+        for j in 0..self.norm.m {
+            let v = self.norm.vn[(u, j)];
+            if v == 0.0 {
+                continue;
+            }
+            let (lg, lh) = (self.loads[(g, j)], self.loads[(h, j)]);
+            d += band_violation(lg - v, b.lo[(g, j)], b.hi[(g, j)]) - band_violation(lg, b.lo[(g, j)], b.hi[(g, j)]);
+            d += band_violation(lh + v, b.lo[(h, j)], b.hi[(h, j)]) - band_violation(lh, b.lo[(h, j)], b.hi[(h, j)]);
+        }
+        d
+    }
+
+    pub fn move_unit(&mut self, u: usize, h: usize) {
+        let g = self.assign[u] as usize;
+        if g == h {
+            return;
+        }
+        for j in 0..self.norm.m {
+            let v = self.norm.vn[(u, j)];
+            self.loads[(g, j)] -= v;
+            self.loads[(h, j)] += v;
+        }
+        let i = self.pos[u] as usize;
+        let last = *self.members[g].last().unwrap_or(&(u as u32));
+        self.members[g].swap_remove(i);
+        if last as usize != u {
+            self.pos[last as usize] = i as u32;
+        }
+        self.pos[u] = self.members[h].len() as u32;
+        self.members[h].push(u as u32);
+        self.assign[u] = h as u32;
+    }
+
+    pub fn recentre(&mut self) {
+        self.centres = centres_of(self.norm, &self.assign, &self.centres);
+    }
+
+    fn next_epoch(&mut self) -> u32 {
+        self.epoch = self.epoch.wrapping_add(1);
+        if self.epoch == 0 {
+            self.stamp.iter_mut().for_each(|s| *s = 0);
+            self.epoch = 1;
+        }
+        self.epoch
+    }
+
+    /// Would taking `u` out of its group disconnect the rest of that group's component?
+    /// BFS from one group neighbour of `u` until every other group neighbour is reached.
+    pub fn removal_keeps_connected(&mut self, u: usize) -> bool {
+        let g = self.assign[u];
+        let adj = self.norm.p.adjacency;
+        let same: Vec<u32> = adj.of(u).iter().copied().filter(|&v| self.assign[v as usize] == g).collect();
+        if same.len() <= 1 {
+            return true;
+        }
+        let e = self.next_epoch();
+        self.stamp[u] = e;
+        let mut remaining = same.len() - 1;
+        let mut queue = VecDeque::new();
+        self.stamp[same[0] as usize] = e;
+        queue.push_back(same[0]);
+        while let Some(x) = queue.pop_front() {
+            for &y in adj.of(x as usize) {
+                let y = y as usize;
+                if self.assign[y] != g || self.stamp[y] == e {
+                    continue;
+                }
+                self.stamp[y] = e;
+                if same[1..].contains(&(y as u32)) {
+                    remaining -= 1;
+                    if remaining == 0 {
+                        return true;
+                    }
+                }
+                queue.push_back(y as u32);
+            }
+        }
+        false
+    }
+
+    /// Connected components of group `g` on the adjacency graph, largest mass first.
+    pub fn components(&mut self, g: usize) -> Vec<Vec<u32>> {
+        let adj = self.norm.p.adjacency;
+        let e = self.next_epoch();
+        let mut comps: Vec<Vec<u32>> = Vec::new();
+        let mut members = self.members[g].clone();
+        members.sort_unstable();
+        for &s in &members {
+            if self.stamp[s as usize] == e {
+                continue;
+            }
+            self.stamp[s as usize] = e;
+            let mut comp = vec![s];
+            let mut i = 0;
+            while i < comp.len() {
+                let x = comp[i] as usize;
+                i += 1;
+                for &y in adj.of(x) {
+                    if self.assign[y as usize] as usize == g && self.stamp[y as usize] != e {
+                        self.stamp[y as usize] = e;
+                        comp.push(y);
+                    }
+                }
+            }
+            comps.push(comp);
+        }
+        let mass = |c: &Vec<u32>| c.iter().map(|&u| self.norm.vn.row(u as usize).sum()).sum::<f64>();
+        comps.sort_by(|a, b| mass(b).total_cmp(&mass(a)).then(a[0].cmp(&b[0])));
+        comps
+    }
+
+    pub fn contiguous_groups(&mut self) -> usize {
+        (0..self.norm.k).filter(|&g| self.components(g).len() <= 1).count()
+    }
+}
+
