@@ -46,7 +46,8 @@ struct ObjectiveIn {
 }
 
 fn read_csv(path: &Path) -> Result<(Vec<String>, Vec<Vec<String>>), Error> {
-    let mut r = csv::Reader::from_path(path).map_err(|e| Error::io("read", path, std::io::Error::other(e)))?;
+    let mut r = csv::Reader::from_path(path)
+        .map_err(|e| Error::io("read", path, std::io::Error::other(e)))?;
     let headers: Vec<String> = r
         .headers()
         .map_err(|e| Error::io("read", path, std::io::Error::other(e)))?
@@ -62,17 +63,20 @@ fn read_csv(path: &Path) -> Result<(Vec<String>, Vec<Vec<String>>), Error> {
 }
 
 fn col(headers: &[String], name: &str, file: &Path) -> Result<usize, Error> {
-    headers
-        .iter()
-        .position(|h| h == name)
-        .ok_or_else(|| Error::CheckFailed(vec![format!("{}: column '{name}' is missing", file.display())]))
+    headers.iter().position(|h| h == name).ok_or_else(|| {
+        Error::CheckFailed(vec![format!(
+            "{}: column '{name}' is missing",
+            file.display()
+        )])
+    })
 }
 
 /// Checks the plan in `dir`. Fails only when the plan cannot be read at all; every
 /// violated property is listed in the report.
 pub fn check_dir(dir: &Path) -> Result<CheckReport, Error> {
     let summary_path = dir.join("summary.json");
-    let text = std::fs::read_to_string(&summary_path).map_err(|e| Error::io("read", &summary_path, e))?;
+    let text =
+        std::fs::read_to_string(&summary_path).map_err(|e| Error::io("read", &summary_path, e))?;
     let summary: SummaryIn = serde_json::from_str(&text)
         .map_err(|e| Error::CheckFailed(vec![format!("{}: {e}", summary_path.display())]))?;
     let scenario = read_scenario(&summary.inputs.scenario)?;
@@ -89,21 +93,37 @@ pub fn check_dir(dir: &Path) -> Result<CheckReport, Error> {
     let trep = col(&th, "rep_id", &tpath)?;
     let k = trows.len();
     report.territories = k;
-    let index: HashMap<&str, usize> = trows.iter().enumerate().map(|(i, r)| (r[tid].as_str(), i)).collect();
+    let index: HashMap<&str, usize> = trows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r[tid].as_str(), i))
+        .collect();
     if index.len() != k {
-        report.failures.push("territories.csv repeats a territory id".into());
+        report
+            .failures
+            .push("territories.csv repeats a territory id".into());
     }
     let mut reps_seen: HashMap<&str, &str> = HashMap::new();
     for r in &trows {
         if let Some(prev) = reps_seen.insert(r[trep].as_str(), r[tid].as_str()) {
-            report.failures.push(format!("rep {} holds both {prev} and {}", r[trep], r[tid]));
+            report
+                .failures
+                .push(format!("rep {} holds both {prev} and {}", r[trep], r[tid]));
         }
     }
 
     let apath = dir.join("assignments.csv");
     let (ah, arows) = read_csv(&apath)?;
-    let (aid, aterr) = (col(&ah, "account_id", &apath)?, col(&ah, "territory_id", &apath)?);
-    let input_index: HashMap<&str, usize> = accounts.id.iter().enumerate().map(|(i, id)| (id.as_str(), i)).collect();
+    let (aid, aterr) = (
+        col(&ah, "account_id", &apath)?,
+        col(&ah, "territory_id", &apath)?,
+    );
+    let input_index: HashMap<&str, usize> = accounts
+        .id
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (id.as_str(), i))
+        .collect();
     let mut territory_of: Vec<Option<usize>> = vec![None; accounts.len()];
     for (line, r) in arows.iter().enumerate() {
         // The writer guards ids that look like formulas with a leading quote.
@@ -113,15 +133,24 @@ pub fn check_dir(dir: &Path) -> Result<CheckReport, Error> {
             _ => raw,
         };
         let Some(&i) = input_index.get(id) else {
-            report.failures.push(format!("assignments.csv line {}: account '{id}' is not in the input", line + 2));
+            report.failures.push(format!(
+                "assignments.csv line {}: account '{id}' is not in the input",
+                line + 2
+            ));
             continue;
         };
         let Some(&t) = index.get(r[aterr].as_str()) else {
-            report.failures.push(format!("assignments.csv line {}: unknown territory '{}'", line + 2, r[aterr]));
+            report.failures.push(format!(
+                "assignments.csv line {}: unknown territory '{}'",
+                line + 2,
+                r[aterr]
+            ));
             continue;
         };
         if territory_of[i].replace(t).is_some() {
-            report.failures.push(format!("account '{id}' is assigned more than once"));
+            report
+                .failures
+                .push(format!("account '{id}' is assigned more than once"));
         }
     }
     let missing: Vec<&str> = (0..accounts.len())
@@ -132,7 +161,12 @@ pub fn check_dir(dir: &Path) -> Result<CheckReport, Error> {
         report.failures.push(format!(
             "{} input accounts are not assigned, e.g. {}",
             missing.len(),
-            missing.iter().take(5).cloned().collect::<Vec<_>>().join(", ")
+            missing
+                .iter()
+                .take(5)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
         ));
     }
     if !report.failures.is_empty() {
@@ -153,7 +187,11 @@ pub fn check_dir(dir: &Path) -> Result<CheckReport, Error> {
         let tol = am.tolerances[j];
         let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
         for (t, row) in trows.iter().enumerate() {
-            let dev = if target > 0.0 { values[t][j] / target - 1.0 } else { 0.0 };
+            let dev = if target > 0.0 {
+                values[t][j] / target - 1.0
+            } else {
+                0.0
+            };
             lo = lo.min(dev);
             hi = hi.max(dev);
             if dev.abs() > tol + 1e-9 {
@@ -183,7 +221,10 @@ pub fn check_dir(dir: &Path) -> Result<CheckReport, Error> {
     for (i, &t) in territory_of.iter().enumerate() {
         pts[t].push((accounts.pos[i], am.weight[i]));
     }
-    let centres: Vec<[f64; 2]> = pts.iter().map(|p| weighted_centre(p.iter().copied()).unwrap_or([0.0; 2])).collect();
+    let centres: Vec<[f64; 2]> = pts
+        .iter()
+        .map(|p| weighted_centre(p.iter().copied()).unwrap_or([0.0; 2]))
+        .collect();
     let wd: f64 = territory_of
         .iter()
         .enumerate()
@@ -192,7 +233,9 @@ pub fn check_dir(dir: &Path) -> Result<CheckReport, Error> {
     report.weighted_distance = wd;
     let reported = summary.objective.weighted_distance;
     if (wd - reported).abs() > 1e-6 * (1.0 + wd.abs()) {
-        report.failures.push(format!("summary.json weighted_distance {reported} but recomputed {wd}"));
+        report.failures.push(format!(
+            "summary.json weighted_distance {reported} but recomputed {wd}"
+        ));
     }
     Ok(report)
 }

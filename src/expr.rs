@@ -280,7 +280,10 @@ mod tests {
         let e = Expr::parse(text).unwrap();
         let cols = e.columns();
         e.eval(&cols, &|i| {
-            vals.iter().find(|(n, _)| *n == cols[i]).map(|(_, v)| *v).unwrap()
+            vals.iter()
+                .find(|(n, _)| *n == cols[i])
+                .map(|(_, v)| *v)
+                .unwrap()
         })
     }
 

@@ -26,12 +26,26 @@ pub struct Zip {
 pub fn parse_zips(text: &str) -> Result<Vec<Zip>, String> {
     let mut r = csv::Reader::from_reader(text.as_bytes());
     let h = r.headers().map_err(|e| e.to_string())?.clone();
-    let c = |n: &str| h.iter().position(|x| x == n).ok_or(format!("geography lacks column '{n}'"));
-    let (cz, ca, co, cp, cs) = (c("zip")?, c("lat")?, c("lon")?, c("population")?, c("state")?);
+    let c = |n: &str| {
+        h.iter()
+            .position(|x| x == n)
+            .ok_or(format!("geography lacks column '{n}'"))
+    };
+    let (cz, ca, co, cp, cs) = (
+        c("zip")?,
+        c("lat")?,
+        c("lon")?,
+        c("population")?,
+        c("state")?,
+    );
     let mut out = Vec::new();
     for (i, rec) in r.records().enumerate() {
         let rec = rec.map_err(|e| e.to_string())?;
-        let num = |k: usize| rec[k].parse::<f64>().map_err(|_| format!("line {}: bad number '{}'", i + 2, &rec[k]));
+        let num = |k: usize| {
+            rec[k]
+                .parse::<f64>()
+                .map_err(|_| format!("line {}: bad number '{}'", i + 2, &rec[k]))
+        };
         out.push(Zip {
             code: rec[cz].to_string(),
             lat: num(ca)?,
@@ -86,30 +100,67 @@ const INDUSTRIES: &[(&str, f64)] = &[
     ("Energy", 0.04),
 ];
 const NAME_A: &[&str] = &[
-    "Summit", "Pioneer", "Harbor", "Cedar", "Granite", "Blue Ridge", "Northwind", "Riverbend", "Keystone",
-    "Lakeside", "Ironwood", "Prairie", "Beacon", "Redwood", "Silverline", "Crescent", "Evergreen", "Frontier",
+    "Summit",
+    "Pioneer",
+    "Harbor",
+    "Cedar",
+    "Granite",
+    "Blue Ridge",
+    "Northwind",
+    "Riverbend",
+    "Keystone",
+    "Lakeside",
+    "Ironwood",
+    "Prairie",
+    "Beacon",
+    "Redwood",
+    "Silverline",
+    "Crescent",
+    "Evergreen",
+    "Frontier",
 ];
 const NAME_B: &[&str] = &[
-    "Analytics", "Foods", "Logistics", "Health", "Systems", "Partners", "Builders", "Energy", "Labs", "Supply",
-    "Financial", "Media", "Motors", "Clinics", "Networks", "Outfitters",
+    "Analytics",
+    "Foods",
+    "Logistics",
+    "Health",
+    "Systems",
+    "Partners",
+    "Builders",
+    "Energy",
+    "Labs",
+    "Supply",
+    "Financial",
+    "Media",
+    "Motors",
+    "Clinics",
+    "Networks",
+    "Outfitters",
 ];
 const NAME_C: &[&str] = &["Inc", "LLC", "Corp", "Group", "Co", "Holdings"];
 const FIRST: &[&str] = &[
-    "Avery", "Jordan", "Maria", "Wei", "Priya", "Sam", "Diego", "Hannah", "Omar", "Grace", "Luca", "Aisha", "Noah",
-    "Elena", "Kenji", "Zoe", "Mateo", "Fatima", "Liam", "Ingrid",
+    "Avery", "Jordan", "Maria", "Wei", "Priya", "Sam", "Diego", "Hannah", "Omar", "Grace", "Luca",
+    "Aisha", "Noah", "Elena", "Kenji", "Zoe", "Mateo", "Fatima", "Liam", "Ingrid",
 ];
 const LAST: &[&str] = &[
-    "Garcia", "Chen", "Okafor", "Smith", "Patel", "Nguyen", "Kowalski", "Rossi", "Haddad", "Johnson", "Silva",
-    "Müller", "Tanaka", "O'Brien", "Dubois", "Larsen",
+    "Garcia", "Chen", "Okafor", "Smith", "Patel", "Nguyen", "Kowalski", "Rossi", "Haddad",
+    "Johnson", "Silva", "Müller", "Tanaka", "O'Brien", "Dubois", "Larsen",
 ];
 
 fn pick_weighted(rng: &mut ChaCha8Rng, cumulative: &[f64]) -> usize {
     let total = *cumulative.last().unwrap_or(&1.0);
     let r = rng.random::<f64>() * total;
-    cumulative.partition_point(|&c| c <= r).min(cumulative.len() - 1)
+    cumulative
+        .partition_point(|&c| c <= r)
+        .min(cumulative.len() - 1)
 }
 
-pub fn generate(zips: &[Zip], n_accounts: usize, n_reps: usize, seed: u64) -> (Vec<AccountRow>, Vec<RepRow>) {
+pub fn generate(
+    zips: &[Zip],
+    n_accounts: usize,
+    n_reps: usize,
+    seed: u64,
+) -> (Vec<AccountRow>, Vec<RepRow>) {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut cum = Vec::with_capacity(zips.len());
     let mut acc = 0.0;
@@ -134,7 +185,10 @@ pub fn generate(zips: &[Zip], n_accounts: usize, n_reps: usize, seed: u64) -> (V
         let tenure = if rng.random::<f64>() < 0.12 {
             rng.random_range(0..4)
         } else {
-            LogNormal::new(3.3f64, 0.7).map(|d| d.sample(&mut rng)).unwrap_or(24.0).min(240.0) as u32
+            LogNormal::new(3.3f64, 0.7)
+                .map(|d| d.sample(&mut rng))
+                .unwrap_or(24.0)
+                .min(240.0) as u32
         };
         let level = match tenure {
             0..12 => "junior",
@@ -181,7 +235,8 @@ pub fn generate(zips: &[Zip], n_accounts: usize, n_reps: usize, seed: u64) -> (V
         let zi = pick_weighted(&mut rng, &cum);
         let z = &zips[zi];
         let employees = (size.sample(&mut rng).round() as u64).clamp(1, 2_500);
-        let revenue = ((employees as f64 * rev_per_head.sample(&mut rng)) / 1000.0).round() as u64 * 1000;
+        let revenue =
+            ((employees as f64 * rev_per_head.sample(&mut rng)) / 1000.0).round() as u64 * 1000;
         let propensity: f64 = (beta.sample(&mut rng) * 1000.0f64).round() / 1000.0;
         let has_pipe = rng.random::<f64>() < 0.3;
         let pipeline = if has_pipe {
@@ -197,7 +252,10 @@ pub fn generate(zips: &[Zip], n_accounts: usize, n_reps: usize, seed: u64) -> (V
             NAME_B[rng.random_range(0..NAME_B.len())],
             NAME_C[rng.random_range(0..NAME_C.len())]
         );
-        let owner = (n_reps > 0).then(|| reps[owner_of_zip[zi] as usize].id.clone()).unwrap_or_default();
+        let owner = match reps.get(owner_of_zip[zi] as usize) {
+            Some(r) => r.id.clone(),
+            None => String::new(),
+        };
         accounts.push(AccountRow {
             id: format!("A{:0width$}", i + 1),
             name,
@@ -230,10 +288,17 @@ mod tests {
         let (b, _) = generate(&zips, 2000, 10, 7);
         assert_eq!(a.len(), 2000);
         assert_eq!(r.len(), 10);
-        assert!(a.iter().zip(&b).all(|(x, y)| x.postal_code == y.postal_code && x.employees == y.employees));
+        assert!(
+            a.iter()
+                .zip(&b)
+                .all(|(x, y)| x.postal_code == y.postal_code && x.employees == y.employees)
+        );
         // California holds about 12% of the population; accept a wide margin.
         let ca = a.iter().filter(|x| x.state == "CA").count() as f64 / 2000.0;
         assert!((0.08..0.17).contains(&ca), "CA share {ca}");
-        assert!(a.iter().all(|x| (0.0..=1.0).contains(&x.propensity) && x.employees >= 1));
+        assert!(
+            a.iter()
+                .all(|x| (0.0..=1.0).contains(&x.propensity) && x.employees >= 1)
+        );
     }
 }

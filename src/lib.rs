@@ -4,6 +4,9 @@
 //! partitions (no I/O), [`planner`] drives it and builds the [`model::Plan`], [`io::output`]
 //! writes it, and [`check`] re-verifies written plans independently of the solver.
 
+// Numeric kernels index several parallel arrays by the same unit, group or metric index.
+#![allow(clippy::needless_range_loop)]
+
 pub mod check;
 pub mod error;
 pub mod expr;

@@ -50,7 +50,12 @@ pub fn evaluate(accounts: &Accounts, scenario: &Scenario) -> Result<AccountMetri
         names.push(name.clone());
         formulas.push(expr.to_string());
     }
-    let (wexpr, wloc) = definition(&scenario.weight, accounts, scenario, &scenario.weight_location)?;
+    let (wexpr, wloc) = definition(
+        &scenario.weight,
+        accounts,
+        scenario,
+        &scenario.weight_location,
+    )?;
     let weight = eval_expr(&wexpr, &scenario.weight, accounts, &wloc, &mut blanks)?;
     Ok(AccountMetrics {
         names,
@@ -113,8 +118,11 @@ fn eval_expr(
             if accounts.has_column(c) {
                 e
             } else {
-                InputError::new(loc.clone(), format!("metric '{name}' reads column '{c}', which the accounts file lacks"))
-                    .hint(format!("columns: {}", accounts.headers.join(", ")))
+                InputError::new(
+                    loc.clone(),
+                    format!("metric '{name}' reads column '{c}', which the accounts file lacks"),
+                )
+                .hint(format!("columns: {}", accounts.headers.join(", ")))
             }
         })?;
         if col.blanks > 0 && !blanks.iter().any(|(n, _)| n == c) {
@@ -128,9 +136,14 @@ fn eval_expr(
         if !v.is_finite() || v < 0.0 {
             return Err(InputError::new(
                 Location::at(&accounts.source, accounts.line[i], 1).field(name),
-                format!("metric '{name}' = {expr} is {v} for account '{}'", accounts.id[i]),
+                format!(
+                    "metric '{name}' = {expr} is {v} for account '{}'",
+                    accounts.id[i]
+                ),
             )
-            .hint(format!("metrics must be finite and non-negative; check the formula at {loc}")));
+            .hint(format!(
+                "metrics must be finite and non-negative; check the formula at {loc}"
+            )));
         }
         out.push(v);
     }

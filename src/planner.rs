@@ -9,9 +9,10 @@ use crate::error::{Error, InputError};
 use crate::geometry::{Coordinates, weighted_centre};
 use crate::metrics::{self, AccountMetrics};
 use crate::model::plan::{Inputs, MetricSummary, ObjectiveSummary, Summary, UnitSummary};
+use crate::model::scenario::LpSetting;
 use crate::model::scenario::UnitKind;
 use crate::model::{Accounts, Plan, Reps, Scenario, Territory};
-use crate::solve::{self, Options, Problem};
+use crate::solve::{self, LpMode, Options, Problem};
 use crate::units::build_units;
 
 /// Slack when comparing a value with its band: floating-point sums, not tolerance.
@@ -45,10 +46,18 @@ pub fn plan(scenario: &Scenario, accounts: &Accounts, reps: Option<&Reps>) -> Re
     let totals: Vec<f64> = (0..m).map(|j| am.values.column(j).sum()).collect();
     let targets = Array2::from_shape_fn((k, m), |(_, j)| totals[j] / k as f64);
     // A unit heavier than half a band could leave no way to meet it: split such units.
-    let split_limit: Vec<f64> = (0..m).map(|j| am.tolerances[j] * totals[j] / k as f64).collect();
+    let split_limit: Vec<f64> = (0..m)
+        .map(|j| am.tolerances[j] * totals[j] / k as f64)
+        .collect();
 
     let t = Instant::now();
-    let units = build_units(accounts, &am, scenario.unit, scenario.coordinates, &split_limit);
+    let units = build_units(
+        accounts,
+        &am,
+        scenario.unit,
+        scenario.coordinates,
+        &split_limit,
+    );
     let units_time = t.elapsed().as_secs_f64();
 
     let problem = Problem {
@@ -67,7 +76,12 @@ pub fn plan(scenario: &Scenario, accounts: &Accounts, reps: Option<&Reps>) -> Re
         rounds: s.rounds,
         restarts: s.restarts,
         contiguity: s.contiguity,
-        lp: s.lp,
+        lp: match s.lp {
+            LpSetting::Auto => LpMode::Auto,
+            LpSetting::Always => LpMode::Always,
+            LpSetting::Never => LpMode::Never,
+        },
+        bound_iterations: 300,
     };
     let solution = solve::partition(&problem, &options)?;
 
@@ -80,7 +94,12 @@ pub fn plan(scenario: &Scenario, accounts: &Accounts, reps: Option<&Reps>) -> Re
             Coordinates::Xy => (c[0], c[1]),
         }
     };
-    order.sort_by(|&a, &b| key(a).partial_cmp(&key(b)).unwrap_or(std::cmp::Ordering::Equal).then(a.cmp(&b)));
+    order.sort_by(|&a, &b| {
+        key(a)
+            .partial_cmp(&key(b))
+            .unwrap_or(std::cmp::Ordering::Equal)
+            .then(a.cmp(&b))
+    });
     let mut rank = vec![0u32; k];
     for (i, &g) in order.iter().enumerate() {
         rank[g] = i as u32;
@@ -113,11 +132,18 @@ pub fn plan(scenario: &Scenario, accounts: &Accounts, reps: Option<&Reps>) -> Re
             total: totals[j],
             min_deviation: report[j].0,
             max_deviation: report[j].1,
-            within_band: report[j].0 >= -am.tolerances[j] - BAND_SLACK && report[j].1 <= am.tolerances[j] + BAND_SLACK,
+            within_band: report[j].0 >= -am.tolerances[j] - BAND_SLACK
+                && report[j].1 <= am.tolerances[j] + BAND_SLACK,
         })
         .collect();
 
-    let weighted_distance = weighted_distance(accounts, &am.weight, &account_territory, &territories, scenario.coordinates);
+    let weighted_distance = weighted_distance(
+        accounts,
+        &am.weight,
+        &account_territory,
+        &territories,
+        scenario.coordinates,
+    );
     let moved_accounts = accounts.has_column("owner_id").then(|| {
         (0..accounts.len())
             .filter(|&i| accounts.owner_id[i] != territories[account_territory[i] as usize].rep_id)
@@ -226,8 +252,15 @@ fn digits(k: usize) -> usize {
 
 /// Territories keep the rep who owns most of their accounts today (greedy on overlap);
 /// the rest get the remaining staffed reps in order, then placeholders.
-fn match_reps(accounts: &Accounts, reps: Option<&Reps>, account_territory: &[u32], k: usize) -> Vec<String> {
-    let staffed: Vec<&str> = reps.map(|r| r.staffed().map(|x| x.id.as_str()).collect()).unwrap_or_default();
+fn match_reps(
+    accounts: &Accounts,
+    reps: Option<&Reps>,
+    account_territory: &[u32],
+    k: usize,
+) -> Vec<String> {
+    let staffed: Vec<&str> = reps
+        .map(|r| r.staffed().map(|x| x.id.as_str()).collect())
+        .unwrap_or_default();
     let index: HashMap<&str, usize> = staffed.iter().enumerate().map(|(i, r)| (*r, i)).collect();
     let mut overlap: HashMap<(u32, usize), usize> = HashMap::new();
     for (i, &t) in account_territory.iter().enumerate() {
@@ -235,7 +268,8 @@ fn match_reps(accounts: &Accounts, reps: Option<&Reps>, account_territory: &[u32
             *overlap.entry((t, r)).or_default() += 1;
         }
     }
-    let mut pairs: Vec<(usize, u32, usize)> = overlap.into_iter().map(|((t, r), c)| (c, t, r)).collect();
+    let mut pairs: Vec<(usize, u32, usize)> =
+        overlap.into_iter().map(|((t, r), c)| (c, t, r)).collect();
     pairs.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
     let mut rep_of: Vec<Option<usize>> = vec![None; k];
     let mut used = vec![false; staffed.len()];
@@ -268,7 +302,9 @@ pub fn weighted_distance(
     account_territory
         .iter()
         .enumerate()
-        .map(|(i, &t)| weight[i] * coordinates.distance(accounts.pos[i], territories[t as usize].centre))
+        .map(|(i, &t)| {
+            weight[i] * coordinates.distance(accounts.pos[i], territories[t as usize].centre)
+        })
         .sum()
 }
 
@@ -277,7 +313,11 @@ fn infeasibility(plan: &Plan) -> Result<(), Error> {
     let mut worst: Vec<(f64, String)> = Vec::new();
     for (j, ms) in plan.summary.metrics.iter().enumerate() {
         for t in &plan.territories {
-            let dev = if t.targets[j] > 0.0 { t.values[j] / t.targets[j] - 1.0 } else { 0.0 };
+            let dev = if t.targets[j] > 0.0 {
+                t.values[j] / t.targets[j] - 1.0
+            } else {
+                0.0
+            };
             let excess = dev.abs() - ms.tolerance;
             if excess > BAND_SLACK {
                 worst.push((

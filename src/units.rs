@@ -103,7 +103,9 @@ pub fn build_units(
     let mut without_postal_code = 0;
     match kind {
         UnitKind::Account => {
-            groups = (0..n).map(|i| (accounts.id[i].clone(), vec![i as u32])).collect();
+            groups = (0..n)
+                .map(|i| (accounts.id[i].clone(), vec![i as u32]))
+                .collect();
         }
         UnitKind::PostalCode => {
             let mut by_code: HashMap<&str, usize> = HashMap::new();
@@ -176,8 +178,11 @@ pub fn build_units(
             }
             weight[u] += metrics.weight[a];
         }
-        coords[u] = weighted_centre(ms.iter().map(|&a| (accounts.pos[a as usize], metrics.weight[a as usize])))
-            .unwrap_or([0.0, 0.0]);
+        coords[u] = weighted_centre(
+            ms.iter()
+                .map(|&a| (accounts.pos[a as usize], metrics.weight[a as usize])),
+        )
+        .unwrap_or([0.0, 0.0]);
     }
     let adjacency = delaunay_adjacency(&coords, coordinates);
     Units {
@@ -203,15 +208,21 @@ fn split_heavy(accs: &[u32], metrics: &AccountMetrics, limit: &[f64]) -> Vec<Vec
     let size = |a: u32| (0..m).map(|j| norm(a, j)).fold(0.0, f64::max);
     let mut order: Vec<u32> = accs.to_vec();
     order.sort_by(|&a, &b| size(b).total_cmp(&size(a)).then(a.cmp(&b)));
-    let total: Vec<f64> = (0..m).map(|j| accs.iter().map(|&a| norm(a, j)).sum()).collect();
+    let total: Vec<f64> = (0..m)
+        .map(|j| accs.iter().map(|&a| norm(a, j)).sum())
+        .collect();
     let mut p = total.iter().cloned().fold(1.0, f64::max).ceil() as usize;
     loop {
         let mut parts: Vec<(Vec<f64>, Vec<u32>)> = vec![(vec![0.0; m], Vec::new()); p];
         for &a in &order {
             let best = (0..p)
                 .min_by(|&x, &y| {
-                    let sx = (0..m).map(|j| parts[x].0[j] + norm(a, j)).fold(0.0, f64::max);
-                    let sy = (0..m).map(|j| parts[y].0[j] + norm(a, j)).fold(0.0, f64::max);
+                    let sx = (0..m)
+                        .map(|j| parts[x].0[j] + norm(a, j))
+                        .fold(0.0, f64::max);
+                    let sy = (0..m)
+                        .map(|j| parts[y].0[j] + norm(a, j))
+                        .fold(0.0, f64::max);
                     sx.total_cmp(&sy).then(x.cmp(&y))
                 })
                 .unwrap_or(0);
@@ -220,9 +231,15 @@ fn split_heavy(accs: &[u32], metrics: &AccountMetrics, limit: &[f64]) -> Vec<Vec
             }
             parts[best].1.push(a);
         }
-        let bad = parts.iter().any(|(l, a)| a.len() > 1 && l.iter().any(|&x| x > 1.0));
+        let bad = parts
+            .iter()
+            .any(|(l, a)| a.len() > 1 && l.iter().any(|&x| x > 1.0));
         if !bad || p >= accs.len() {
-            let mut out: Vec<Vec<u32>> = parts.into_iter().map(|(_, a)| a).filter(|a| !a.is_empty()).collect();
+            let mut out: Vec<Vec<u32>> = parts
+                .into_iter()
+                .map(|(_, a)| a)
+                .filter(|a| !a.is_empty())
+                .collect();
             for a in &mut out {
                 a.sort_unstable();
             }
@@ -256,11 +273,13 @@ pub fn delaunay_adjacency(coords: &[[f64; 2]], coordinates: Coordinates) -> Adja
     let mut spot_pos: Vec<[f64; 2]> = Vec::new();
     for (u, c) in coords.iter().enumerate() {
         let p = project(*c);
-        let s = *spot_of.entry((p[0].to_bits(), p[1].to_bits())).or_insert_with(|| {
-            spots.push(Vec::new());
-            spot_pos.push(p);
-            spots.len() - 1
-        });
+        let s = *spot_of
+            .entry((p[0].to_bits(), p[1].to_bits()))
+            .or_insert_with(|| {
+                spots.push(Vec::new());
+                spot_pos.push(p);
+                spots.len() - 1
+            });
         spots[s].push(u as u32);
     }
     let mut spot_edges: Vec<(usize, usize, f64)> = Vec::new();
@@ -292,7 +311,11 @@ pub fn delaunay_adjacency(coords: &[[f64; 2]], coordinates: Coordinates) -> Adja
             Err(_) => {
                 // Degenerate input (e.g. all points on a line): chain the spots in order.
                 let mut order: Vec<usize> = (0..spots.len()).collect();
-                order.sort_by(|&a, &b| spot_pos[a][0].total_cmp(&spot_pos[b][0]).then(spot_pos[a][1].total_cmp(&spot_pos[b][1])));
+                order.sort_by(|&a, &b| {
+                    spot_pos[a][0]
+                        .total_cmp(&spot_pos[b][0])
+                        .then(spot_pos[a][1].total_cmp(&spot_pos[b][1]))
+                });
                 for w in order.windows(2) {
                     spot_edges.push((w[0], w[1], 0.0));
                 }
@@ -351,12 +374,14 @@ fn prune_long_edges(n: usize, edges: &[(usize, usize, f64)]) -> Vec<(usize, usiz
             continue;
         }
         ls.sort_by(f64::total_cmp);
-        median[v] = ls[ls.len() / 2];
+        median[v] = ls[(ls.len() - 1) / 2];
         shortest[v] = ls[0];
     }
     edges
         .iter()
-        .filter(|&&(a, b, l)| l <= 3.0 * median[a].max(median[b]) || l <= shortest[a] || l <= shortest[b])
+        .filter(|&&(a, b, l)| {
+            l <= 3.0 * median[a].max(median[b]) || l <= shortest[a] || l <= shortest[b]
+        })
         .map(|&(a, b, _)| (a, b))
         .collect()
 }
@@ -367,7 +392,9 @@ mod tests {
 
     #[test]
     fn grid_adjacency_is_connected_and_local() {
-        let coords: Vec<[f64; 2]> = (0..100).map(|i| [(i % 10) as f64, (i / 10) as f64]).collect();
+        let coords: Vec<[f64; 2]> = (0..100)
+            .map(|i| [(i % 10) as f64, (i / 10) as f64])
+            .collect();
         let adj = delaunay_adjacency(&coords, Coordinates::Xy);
         for u in 0..100 {
             assert!(!adj.of(u).is_empty());
@@ -385,7 +412,10 @@ mod tests {
         let adj = delaunay_adjacency(&coords, Coordinates::Xy);
         for u in 0..50 {
             assert!(!adj.of(u).is_empty());
-            assert!(adj.of(u).iter().all(|&v| (v < 25) == (u < 25)), "unit {u} crosses the gap");
+            assert!(
+                adj.of(u).iter().all(|&v| (v < 25) == (u < 25)),
+                "unit {u} crosses the gap"
+            );
         }
     }
 }

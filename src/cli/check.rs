@@ -14,8 +14,16 @@ pub fn run(a: CheckArgs) -> anyhow::Result<u8> {
         report.accounts, report.territories
     );
     for (name, tol, lo, hi) in &report.bands {
-        println!("  {name:<12} {:+.2}% .. {:+.2}% within ±{:.1}%", lo * 100.0, hi * 100.0, tol * 100.0);
+        println!(
+            "  {name:<12} {:+.2}% .. {:+.2}% within ±{:.1}%",
+            lo * 100.0,
+            hi * 100.0,
+            tol * 100.0
+        );
     }
-    println!("  weighted distance {:.6e} matches summary.json", report.weighted_distance);
+    println!(
+        "  weighted distance {:.6e} matches summary.json",
+        report.weighted_distance
+    );
     Ok(0)
 }

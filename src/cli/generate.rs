@@ -21,8 +21,21 @@ pub fn run(a: GenerateArgs) -> anyhow::Result<u8> {
 
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record([
-        "account_id", "name", "lat", "lon", "postal_code", "country", "state", "industry", "employees",
-        "annual_revenue", "propensity", "owner_id", "pipeline", "late_stage", "locked",
+        "account_id",
+        "name",
+        "lat",
+        "lon",
+        "postal_code",
+        "country",
+        "state",
+        "industry",
+        "employees",
+        "annual_revenue",
+        "propensity",
+        "owner_id",
+        "pipeline",
+        "late_stage",
+        "locked",
     ])?;
     for x in &accounts {
         w.write_record([
@@ -46,7 +59,17 @@ pub fn run(a: GenerateArgs) -> anyhow::Result<u8> {
     let accounts_csv = w.into_inner()?;
 
     let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(["rep_id", "name", "segment", "tenure_months", "level", "status", "home_lat", "home_lon", "max_accounts"])?;
+    w.write_record([
+        "rep_id",
+        "name",
+        "segment",
+        "tenure_months",
+        "level",
+        "status",
+        "home_lat",
+        "home_lon",
+        "max_accounts",
+    ])?;
     for r in &reps {
         w.write_record([
             r.id.as_str(),
@@ -98,11 +121,25 @@ weight = "potential"
     write_atomically(
         &a.out,
         &[
-            OutFile { name: "accounts.csv".into(), bytes: accounts_csv },
-            OutFile { name: "reps.csv".into(), bytes: reps_csv },
-            OutFile { name: "scenario.toml".into(), bytes: scenario.into_bytes() },
+            OutFile {
+                name: "accounts.csv".into(),
+                bytes: accounts_csv,
+            },
+            OutFile {
+                name: "reps.csv".into(),
+                bytes: reps_csv,
+            },
+            OutFile {
+                name: "scenario.toml".into(),
+                bytes: scenario.into_bytes(),
+            },
         ],
     )?;
-    println!("wrote {} accounts and {} reps to {}", accounts.len(), reps.len(), a.out.display());
+    println!(
+        "wrote {} accounts and {} reps to {}",
+        accounts.len(),
+        reps.len(),
+        a.out.display()
+    );
     Ok(0)
 }

@@ -9,7 +9,11 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "terraplan", version, about = "Balanced sales territories, CRM rules, quotas and what-if scenarios")]
+#[command(
+    name = "terraplan",
+    version,
+    about = "Balanced sales territories, CRM rules, quotas and what-if scenarios"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -86,7 +90,9 @@ pub fn set_threads(threads: Option<usize>) -> anyhow::Result<()> {
         if n == 0 {
             return Err(terraplan::Error::Usage("--threads must be at least 1".into()).into());
         }
-        rayon::ThreadPoolBuilder::new().num_threads(n).build_global()?;
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global()?;
     }
     Ok(())
 }

@@ -24,7 +24,9 @@ pub fn run(a: PlanArgs) -> anyhow::Result<u8> {
         None => None,
     };
     let plan = planner::plan(&scenario, &accounts, reps.as_ref())?;
-    let out = a.out.unwrap_or_else(|| PathBuf::from("out").join(&scenario.name));
+    let out = a
+        .out
+        .unwrap_or_else(|| PathBuf::from("out").join(&scenario.name));
     let files = output::plan_files(&plan, &accounts)?;
     output::write_atomically(&out, &files)?;
 
@@ -52,7 +54,9 @@ pub fn run(a: PlanArgs) -> anyhow::Result<u8> {
             );
         }
         let o = &s.objective;
-        let gap = o.gap.map_or("n/a".to_string(), |g| format!("{:.2}%", g * 100.0));
+        let gap = o
+            .gap
+            .map_or("n/a".to_string(), |g| format!("{:.2}%", g * 100.0));
         println!(
             "  weighted distance {:.4e} ({}), LP bound {}, gap {gap}",
             o.weighted_distance,

@@ -6,15 +6,23 @@ use std::path::Path;
 use crate::error::{Error, InputError, Location};
 use crate::geometry::Coordinates;
 use crate::io::csv_util::{Problems, parse_bool, read_table};
-use crate::model::account::{Accounts, KNOWN_COLUMNS, NUMERIC_COLUMNS, NumericColumn, parse_number};
+use crate::model::account::{
+    Accounts, KNOWN_COLUMNS, NUMERIC_COLUMNS, NumericColumn, parse_number,
+};
 
 pub fn read_accounts(path: &Path, coordinates: Coordinates) -> Result<Accounts, Error> {
     let table = read_table(path, "accounts")?;
     let need = |name: &str, hint: &str| -> Result<usize, Error> {
         table.col(name).ok_or_else(|| {
-            InputError::new(Location::at(path, 1, 1), format!("required column '{name}' is missing"))
-                .hint(format!("{hint}; the header has: {}", table.headers.join(", ")))
-                .into()
+            InputError::new(
+                Location::at(path, 1, 1),
+                format!("required column '{name}' is missing"),
+            )
+            .hint(format!(
+                "{hint}; the header has: {}",
+                table.headers.join(", ")
+            ))
+            .into()
         })
     };
     let id_col = need("account_id", "every account needs a unique account_id")?;
@@ -24,20 +32,31 @@ pub fn read_accounts(path: &Path, coordinates: Coordinates) -> Result<Accounts, 
     };
     let hint = format!(
         "coordinates = \"{}\" in the scenario needs columns {a} and {b}",
-        if coordinates == Coordinates::Latlon { "latlon" } else { "xy" }
+        if coordinates == Coordinates::Latlon {
+            "latlon"
+        } else {
+            "xy"
+        }
     );
     let (ca, cb) = (need(a, &hint)?, need(b, &hint)?);
     if table.rows.is_empty() {
-        return Err(InputError::new(Location::file(path), "the file has a header but no accounts")
-            .hint("export at least one account")
-            .into());
+        return Err(InputError::new(
+            Location::file(path),
+            "the file has a header but no accounts",
+        )
+        .hint("export at least one account")
+        .into());
     }
 
     let n = table.rows.len();
     let opt = |name: &str| table.col(name);
     let text_col = |name: &str| -> Vec<String> {
         match opt(name) {
-            Some(c) => table.rows.iter().map(|(_, r)| r[c].trim().to_string()).collect(),
+            Some(c) => table
+                .rows
+                .iter()
+                .map(|(_, r)| r[c].trim().to_string())
+                .collect(),
             None => vec![String::new(); n],
         }
     };
@@ -53,11 +72,17 @@ pub fn read_accounts(path: &Path, coordinates: Coordinates) -> Result<Accounts, 
         let id = row[id_col].trim();
         let at = |c: usize| Location::at(path, *line, c + 1).field(&table.headers[c]);
         if id.is_empty() {
-            problems.push(InputError::new(at(id_col), "account_id is empty").hint("every account needs an id"));
+            problems.push(
+                InputError::new(at(id_col), "account_id is empty")
+                    .hint("every account needs an id"),
+            );
         } else if let Some(first) = seen.insert(id, *line) {
             problems.push(
-                InputError::new(at(id_col), format!("account_id '{id}' is used again (first on line {first})"))
-                    .hint("account ids must be unique"),
+                InputError::new(
+                    at(id_col),
+                    format!("account_id '{id}' is used again (first on line {first})"),
+                )
+                .hint("account ids must be unique"),
             );
         }
         let mut coord = [0.0; 2];
@@ -73,10 +98,16 @@ pub fn read_accounts(path: &Path, coordinates: Coordinates) -> Result<Accounts, 
         }
         if coordinates == Coordinates::Latlon {
             if !(-90.0..=90.0).contains(&coord[0]) {
-                problems.push(InputError::new(at(ca), format!("latitude {} is outside -90..90", coord[0])));
+                problems.push(InputError::new(
+                    at(ca),
+                    format!("latitude {} is outside -90..90", coord[0]),
+                ));
             }
             if !(-180.0..=180.0).contains(&coord[1]) {
-                problems.push(InputError::new(at(cb), format!("longitude {} is outside -180..180", coord[1])));
+                problems.push(InputError::new(
+                    at(cb),
+                    format!("longitude {} is outside -180..180", coord[1]),
+                ));
             }
         }
         acc.line.push(*line);
@@ -112,7 +143,10 @@ pub fn read_accounts(path: &Path, coordinates: Coordinates) -> Result<Accounts, 
                 }
             };
             if v < 0.0 {
-                problems.push(InputError::new(at(), format!("{name} must not be negative, got {v}")));
+                problems.push(InputError::new(
+                    at(),
+                    format!("{name} must not be negative, got {v}"),
+                ));
             } else if *name == "propensity" && v > 1.0 {
                 problems.push(
                     InputError::new(at(), format!("propensity must be within 0..1, got {v}"))

@@ -46,17 +46,25 @@ impl Problems {
 
 pub fn read_table(path: &Path, what: &str) -> Result<Table, Error> {
     let file = std::fs::File::open(path).map_err(|e| {
-        InputError::new(Location::file(path), format!("cannot open the {what} file: {e}"))
+        InputError::new(
+            Location::file(path),
+            format!("cannot open the {what} file: {e}"),
+        )
     })?;
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(false)
         .from_reader(std::io::BufReader::with_capacity(1 << 20, file));
-    let header_record = reader.byte_headers().map_err(|e| csv_error(path, e))?.clone();
+    let header_record = reader
+        .byte_headers()
+        .map_err(|e| csv_error(path, e))?
+        .clone();
     if header_record.is_empty() || (header_record.len() == 1 && header_record[0].is_empty()) {
-        return Err(InputError::new(Location::file(path), format!("the {what} file is empty"))
-            .hint("the first line must be a header row naming the columns")
-            .into());
+        return Err(
+            InputError::new(Location::file(path), format!("the {what} file is empty"))
+                .hint("the first line must be a header row naming the columns")
+                .into(),
+        );
     }
     let mut headers = Vec::with_capacity(header_record.len());
     let mut index = HashMap::new();
@@ -67,9 +75,11 @@ pub fn read_table(path: &Path, what: &str) -> Result<Table, Error> {
         })?;
         let name = text.trim().trim_start_matches('\u{feff}').to_string();
         if name.is_empty() {
-            return Err(InputError::new(Location::at(path, 1, i + 1), "empty column name")
-                .hint("every column needs a name in the header row")
-                .into());
+            return Err(
+                InputError::new(Location::at(path, 1, i + 1), "empty column name")
+                    .hint("every column needs a name in the header row")
+                    .into(),
+            );
         }
         if index.insert(name.to_lowercase(), i).is_some() {
             return Err(InputError::new(
@@ -129,12 +139,17 @@ pub fn read_table(path: &Path, what: &str) -> Result<Table, Error> {
 fn csv_error(path: &Path, e: csv::Error) -> InputError {
     let line = e.position().map_or(0, |p| p.line());
     match e.kind() {
-        csv::ErrorKind::UnequalLengths { expected_len, len, .. } => InputError::new(
+        csv::ErrorKind::UnequalLengths {
+            expected_len, len, ..
+        } => InputError::new(
             Location::at(path, line, (*len as usize).min(*expected_len as usize) + 1),
             format!("row has {len} fields but the header has {expected_len}"),
         )
         .hint("a field with a comma or line break must be quoted"),
-        _ => InputError::new(Location::at(path, line.max(1), 1), format!("unreadable CSV: {e}")),
+        _ => InputError::new(
+            Location::at(path, line.max(1), 1),
+            format!("unreadable CSV: {e}"),
+        ),
     }
 }
 

@@ -25,7 +25,8 @@ pub fn plan_files(plan: &Plan, accounts: &Accounts) -> Result<Vec<OutFile>, Erro
         },
         OutFile {
             name: "summary.json".into(),
-            bytes: serde_json::to_vec_pretty(&plan.summary).map_err(|e| Error::Solver(e.to_string()))?,
+            bytes: serde_json::to_vec_pretty(&plan.summary)
+                .map_err(|e| Error::Solver(e.to_string()))?,
         },
     ])
 }
@@ -37,15 +38,23 @@ fn csv_err(e: csv::Error) -> Error {
 /// Neutralises spreadsheet formulas: a cell starting with = + - @ gets a leading quote.
 pub fn safe_cell(s: &str) -> std::borrow::Cow<'_, str> {
     match s.chars().next() {
-        Some('=' | '+' | '-' | '@' | '\t' | '\r') if s.parse::<f64>().is_err() => format!("'{s}").into(),
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') if s.parse::<f64>().is_err() => {
+            format!("'{s}").into()
+        }
         _ => s.into(),
     }
 }
 
 fn assignments_csv(plan: &Plan, accounts: &Accounts) -> Result<Vec<u8>, Error> {
     let mut w = csv::Writer::from_writer(Vec::with_capacity(accounts.len() * 40));
-    w.write_record(["account_id", "territory_id", "rep_id", "previous_owner", "moved"])
-        .map_err(csv_err)?;
+    w.write_record([
+        "account_id",
+        "territory_id",
+        "rep_id",
+        "previous_owner",
+        "moved",
+    ])
+    .map_err(csv_err)?;
     for (i, &t) in plan.account_territory.iter().enumerate() {
         let terr = &plan.territories[t as usize];
         let owner = &accounts.owner_id[i];
@@ -65,15 +74,25 @@ fn assignments_csv(plan: &Plan, accounts: &Accounts) -> Result<Vec<u8>, Error> {
         ])
         .map_err(csv_err)?;
     }
-    w.into_inner().map_err(|e| Error::io("write", Path::new("assignments.csv"), e.into_error()))
+    w.into_inner()
+        .map_err(|e| Error::io("write", Path::new("assignments.csv"), e.into_error()))
 }
 
 fn territories_csv(plan: &Plan) -> Result<Vec<u8>, Error> {
     let mut w = csv::Writer::from_writer(Vec::new());
-    let mut header: Vec<String> = ["territory_id", "name", "parent", "level", "rep_id", "centre_a", "centre_b", "accounts"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+    let mut header: Vec<String> = [
+        "territory_id",
+        "name",
+        "parent",
+        "level",
+        "rep_id",
+        "centre_a",
+        "centre_b",
+        "accounts",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
     for m in &plan.summary.metrics {
         header.push(m.name.clone());
         header.push(format!("{}_target", m.name));
@@ -92,14 +111,19 @@ fn territories_csv(plan: &Plan) -> Result<Vec<u8>, Error> {
             t.accounts.to_string(),
         ];
         for (j, _) in plan.summary.metrics.iter().enumerate() {
-            let dev = if t.targets[j] > 0.0 { t.values[j] / t.targets[j] - 1.0 } else { 0.0 };
+            let dev = if t.targets[j] > 0.0 {
+                t.values[j] / t.targets[j] - 1.0
+            } else {
+                0.0
+            };
             row.push(format!("{:.6}", t.values[j]));
             row.push(format!("{:.6}", t.targets[j]));
             row.push(format!("{dev:.6}"));
         }
         w.write_record(&row).map_err(csv_err)?;
     }
-    w.into_inner().map_err(|e| Error::io("write", Path::new("territories.csv"), e.into_error()))
+    w.into_inner()
+        .map_err(|e| Error::io("write", Path::new("territories.csv"), e.into_error()))
 }
 
 /// Writes `files` as the folder `dir`, replacing a previous one only once all are written.
@@ -109,7 +133,10 @@ pub fn write_atomically(dir: &Path, files: &[OutFile]) -> Result<(), Error> {
         _ => PathBuf::from("."),
     };
     fs::create_dir_all(&parent).map_err(|e| Error::io("create", &parent, e))?;
-    let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "out".into());
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "out".into());
     let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
     let old = parent.join(format!(".{name}.old-{}", std::process::id()));
     let _ = fs::remove_dir_all(&tmp);

@@ -11,19 +11,29 @@ use crate::model::{Accounts, Rep, RepStatus, Reps};
 pub fn read_reps(path: &Path) -> Result<Reps, Error> {
     let table = read_table(path, "reps")?;
     let Some(id_col) = table.col("rep_id") else {
-        return Err(InputError::new(Location::at(path, 1, 1), "required column 'rep_id' is missing")
-            .hint(format!("the header has: {}", table.headers.join(", ")))
-            .into());
+        return Err(InputError::new(
+            Location::at(path, 1, 1),
+            "required column 'rep_id' is missing",
+        )
+        .hint(format!("the header has: {}", table.headers.join(", ")))
+        .into());
     };
     if table.rows.is_empty() {
-        return Err(InputError::new(Location::file(path), "the file has a header but no reps").into());
+        return Err(
+            InputError::new(Location::file(path), "the file has a header but no reps").into(),
+        );
     }
     let mut problems = Problems::default();
     let mut seen: HashMap<String, u64> = HashMap::new();
     let mut reps = Vec::with_capacity(table.rows.len());
     for (line, row) in &table.rows {
         let at = |c: usize| Location::at(path, *line, c + 1).field(&table.headers[c]);
-        let text = |name: &str| table.col(name).map(|c| row[c].trim().to_string()).unwrap_or_default();
+        let text = |name: &str| {
+            table
+                .col(name)
+                .map(|c| row[c].trim().to_string())
+                .unwrap_or_default()
+        };
         let num = |name: &str, problems: &mut Problems| -> Option<f64> {
             let c = table.col(name)?;
             let cell = row[c].trim();
@@ -33,7 +43,10 @@ pub fn read_reps(path: &Path) -> Result<Reps, Error> {
             match parse_number(cell) {
                 Some(v) if v >= 0.0 || name.starts_with("home_") => Some(v),
                 _ => {
-                    problems.push(InputError::new(at(c), format!("'{cell}' is not a valid {name}")));
+                    problems.push(InputError::new(
+                        at(c),
+                        format!("'{cell}' is not a valid {name}"),
+                    ));
                     None
                 }
             }
@@ -42,7 +55,10 @@ pub fn read_reps(path: &Path) -> Result<Reps, Error> {
         if id.is_empty() {
             problems.push(InputError::new(at(id_col), "rep_id is empty"));
         } else if let Some(first) = seen.insert(id.clone(), *line) {
-            problems.push(InputError::new(at(id_col), format!("rep_id '{id}' is used again (first on line {first})")));
+            problems.push(InputError::new(
+                at(id_col),
+                format!("rep_id '{id}' is used again (first on line {first})"),
+            ));
         }
         let status = match RepStatus::parse(&text("status")) {
             Some(s) => s,
@@ -55,7 +71,10 @@ pub fn read_reps(path: &Path) -> Result<Reps, Error> {
                 RepStatus::Active
             }
         };
-        let home = match (num("home_lat", &mut problems), num("home_lon", &mut problems)) {
+        let home = match (
+            num("home_lat", &mut problems),
+            num("home_lon", &mut problems),
+        ) {
             (Some(a), Some(b)) => Some([a, b]),
             _ => None,
         };
@@ -83,7 +102,11 @@ pub fn read_reps(path: &Path) -> Result<Reps, Error> {
 
 /// Every `owner_id` must name a rep in reps.csv (a departed owner is listed as `leaving`).
 pub fn check_owners(accounts: &Accounts, reps: &Reps) -> Result<(), Error> {
-    let Some(col) = accounts.headers.iter().position(|h| h.eq_ignore_ascii_case("owner_id")) else {
+    let Some(col) = accounts
+        .headers
+        .iter()
+        .position(|h| h.eq_ignore_ascii_case("owner_id"))
+    else {
         return Ok(());
     };
     let known: std::collections::HashSet<&str> = reps.reps.iter().map(|r| r.id.as_str()).collect();

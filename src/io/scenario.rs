@@ -9,7 +9,9 @@ use toml::Spanned;
 use crate::error::{InputError, Location};
 use crate::expr::Expr;
 use crate::geometry::Coordinates;
-use crate::model::scenario::{Balance, QuotaSettings, Scenario, SolverSettings, UnitKind};
+use crate::model::scenario::{
+    Balance, LpSetting, QuotaSettings, Scenario, SolverSettings, UnitKind,
+};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -46,7 +48,7 @@ struct PlanSection {
     rounds: Option<Spanned<i64>>,
     restarts: Option<Spanned<i64>>,
     contiguity: Option<bool>,
-    lp: Option<bool>,
+    lp: Option<LpSetting>,
 }
 
 #[derive(Deserialize)]
@@ -74,7 +76,10 @@ struct QuotaSection {
 pub fn line_col(text: &str, offset: usize) -> (u64, usize) {
     let before = &text[..offset.min(text.len())];
     let line = before.matches('\n').count() as u64 + 1;
-    let col = before.rfind('\n').map_or(before.len(), |nl| before.len() - nl - 1) + 1;
+    let col = before
+        .rfind('\n')
+        .map_or(before.len(), |nl| before.len() - nl - 1)
+        + 1;
     (line, col)
 }
 
@@ -89,7 +94,12 @@ impl Src<'_> {
         Location::at(self.path, line, col).field(field)
     }
 
-    fn count(&self, v: &Option<Spanned<i64>>, field: &str, min: i64) -> Result<Option<usize>, InputError> {
+    fn count(
+        &self,
+        v: &Option<Spanned<i64>>,
+        field: &str,
+        min: i64,
+    ) -> Result<Option<usize>, InputError> {
         match v {
             None => Ok(None),
             Some(s) if *s.get_ref() >= min => Ok(Some(*s.get_ref() as usize)),
@@ -103,7 +113,10 @@ impl Src<'_> {
 
 pub fn read_scenario(path: &Path) -> Result<Scenario, InputError> {
     let text = std::fs::read_to_string(path).map_err(|e| {
-        InputError::new(Location::file(path), format!("cannot read the scenario: {e}"))
+        InputError::new(
+            Location::file(path),
+            format!("cannot read the scenario: {e}"),
+        )
     })?;
     parse_scenario(path, &text)
 }
@@ -112,12 +125,19 @@ pub fn parse_scenario(path: &Path, text: &str) -> Result<Scenario, InputError> {
     let src = Src { path, text };
     let file: ScenarioFile = toml::from_str(text).map_err(|e| {
         let (line, col) = e.span().map_or((1, 1), |s| line_col(text, s.start));
-        InputError::new(Location::at(path, line, col), e.message().trim().to_string())
-            .hint("see data/scenario.toml and README.md for every key the scenario accepts")
+        InputError::new(
+            Location::at(path, line, col),
+            e.message().trim().to_string(),
+        )
+        .hint("see data/scenario.toml and README.md for every key the scenario accepts")
     })?;
     let dir = path.parent().unwrap_or(Path::new("."));
     let resolve = |p: &Path| -> PathBuf {
-        let joined = if p.is_absolute() { p.to_path_buf() } else { dir.join(p) };
+        let joined = if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            dir.join(p)
+        };
         std::path::absolute(&joined).unwrap_or(joined)
     };
 
@@ -131,7 +151,10 @@ pub fn parse_scenario(path: &Path, text: &str) -> Result<Scenario, InputError> {
             )
             .hint("0.05 means every territory within ±5% of its target"));
         }
-        if balance.iter().any(|x: &Balance| x.metric == *b.metric.get_ref()) {
+        if balance
+            .iter()
+            .any(|x: &Balance| x.metric == *b.metric.get_ref())
+        {
             return Err(InputError::new(
                 src.loc(&b.metric, "balance.metric"),
                 format!("metric '{}' is balanced twice", b.metric.get_ref()),
@@ -157,8 +180,14 @@ pub fn parse_scenario(path: &Path, text: &str) -> Result<Scenario, InputError> {
     }
 
     let (weight, weight_location) = match &file.objective {
-        Some(o) => (o.weight.get_ref().clone(), src.loc(&o.weight, "objective.weight")),
-        None => ("potential".to_string(), Location::file(path).field("objective.weight")),
+        Some(o) => (
+            o.weight.get_ref().clone(),
+            src.loc(&o.weight, "objective.weight"),
+        ),
+        None => (
+            "potential".to_string(),
+            Location::file(path).field("objective.weight"),
+        ),
     };
 
     let defaults = SolverSettings::default();
@@ -166,7 +195,9 @@ pub fn parse_scenario(path: &Path, text: &str) -> Result<Scenario, InputError> {
         candidates: src
             .count(&file.plan.candidates, "plan.candidates", 2)?
             .unwrap_or(defaults.candidates),
-        rounds: src.count(&file.plan.rounds, "plan.rounds", 1)?.unwrap_or(defaults.rounds),
+        rounds: src
+            .count(&file.plan.rounds, "plan.rounds", 1)?
+            .unwrap_or(defaults.rounds),
         restarts: src
             .count(&file.plan.restarts, "plan.restarts", 1)?
             .unwrap_or(defaults.restarts),
@@ -191,7 +222,10 @@ pub fn parse_scenario(path: &Path, text: &str) -> Result<Scenario, InputError> {
             }
             let over = q.over_assignment.as_ref().map_or(0.15, |o| *o.get_ref());
             if !(0.0..=1.0).contains(&over) {
-                let loc = q.over_assignment.as_ref().map(|o| src.loc(o, "quota.over_assignment"));
+                let loc = q
+                    .over_assignment
+                    .as_ref()
+                    .map(|o| src.loc(o, "quota.over_assignment"));
                 return Err(InputError::new(
                     loc.unwrap_or_else(|| Location::file(path)),
                     format!("over_assignment must be between 0 and 1, not {over}"),
@@ -206,7 +240,10 @@ pub fn parse_scenario(path: &Path, text: &str) -> Result<Scenario, InputError> {
     };
 
     if file.name.trim().is_empty() {
-        return Err(InputError::new(Location::file(path).field("name"), "name must not be empty"));
+        return Err(InputError::new(
+            Location::file(path).field("name"),
+            "name must not be empty",
+        ));
     }
 
     Ok(Scenario {

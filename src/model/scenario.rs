@@ -37,8 +37,8 @@ pub struct SolverSettings {
     pub restarts: usize,
     /// Keep territories connected on the unit adjacency graph.
     pub contiguity: bool,
-    /// Use the LP at all (false: the price-coordinated heuristic alone; no bound).
-    pub lp: bool,
+    /// Seed the local search from the candidate-list LP: auto (when small), always, never.
+    pub lp: LpSetting,
 }
 
 impl Default for SolverSettings {
@@ -48,9 +48,18 @@ impl Default for SolverSettings {
             rounds: 8,
             restarts: 1,
             contiguity: true,
-            lp: true,
+            lp: LpSetting::Auto,
         }
     }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LpSetting {
+    #[default]
+    Auto,
+    Always,
+    Never,
 }
 
 #[derive(Debug, Clone)]

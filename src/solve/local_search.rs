@@ -18,11 +18,17 @@ enum Mode {
 
 pub fn run(st: &mut State, contiguity: bool) {
     if contiguity {
-        reattach_fragments(st);
-    }
-    repair(st, contiguity);
-    if contiguity && st.total_violation() > EPS {
-        // Bands are hard, contiguity is the first thing to give.
+        // Fragments rejoin a neighbour, bands are restored along borders; where that
+        // stalls, bands win (they are hard) and the cycle tries contiguity again.
+        for _ in 0..4 {
+            reattach_fragments(st);
+            repair(st, true);
+            if st.total_violation() <= EPS {
+                break;
+            }
+            repair(st, false);
+        }
+    } else {
         repair(st, false);
     }
     for _ in 0..6 {
@@ -116,7 +122,11 @@ fn pass(st: &mut State, mode: Mode, contiguity: bool) -> usize {
             best.map(|(a, b, h)| (a, b, u as u32, h))
         })
         .collect();
-    proposals.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)).then(a.2.cmp(&b.2)));
+    proposals.sort_by(|a, b| {
+        a.0.total_cmp(&b.0)
+            .then(a.1.total_cmp(&b.1))
+            .then(a.2.cmp(&b.2))
+    });
 
     let mut applied = 0;
     for (_, _, u, h) in proposals {
@@ -141,8 +151,9 @@ fn pass(st: &mut State, mode: Mode, contiguity: bool) -> usize {
     applied
 }
 
-/// Pairwise exchanges across the border of each violated group: fixes the cases where
-/// one metric is over and another under, which no single move can.
+/// Exchanges between each violated group and a neighbouring group: fixes the cases where
+/// one metric is over and another under, which no single move can. Both units must sit on
+/// the shared border (when contiguity is kept) and the exchange must lower the violation.
 fn swap_pass(st: &mut State, contiguity: bool) -> usize {
     let k = st.norm.k;
     let m = st.norm.m;
@@ -151,38 +162,52 @@ fn swap_pass(st: &mut State, contiguity: bool) -> usize {
         if st.group_violation(g) <= EPS {
             continue;
         }
+        // Border units of g, grouped by the neighbouring group they touch.
         let mut members = st.members[g].clone();
         members.sort_unstable();
-        let mut best: Option<(f64, f64, usize, usize)> = None;
+        let mut border: std::collections::BTreeMap<usize, (Vec<usize>, Vec<usize>)> =
+            Default::default();
         for &u in &members {
             let u = u as usize;
             for &v in st.norm.p.adjacency.of(u) {
-                let v = v as usize;
-                let h = st.assign[v] as usize;
-                if h == g {
-                    continue;
+                let h = st.assign[v as usize] as usize;
+                if h != g {
+                    let e = border.entry(h).or_default();
+                    e.0.push(u);
+                    e.1.push(v as usize);
                 }
-                let b = &st.norm.bands;
-                let mut dv = 0.0;
-                for j in 0..m {
-                    let delta = st.norm.vn[(v, j)] - st.norm.vn[(u, j)];
-                    if delta == 0.0 {
+            }
+        }
+        let mut best: Option<(f64, f64, usize, usize)> = None;
+        for (&h, (us, vs)) in border.iter_mut() {
+            us.sort_unstable();
+            us.dedup();
+            vs.sort_unstable();
+            vs.dedup();
+            let b = &st.norm.bands;
+            for &u in us.iter() {
+                for &v in vs.iter() {
+                    let mut dv = 0.0;
+                    for j in 0..m {
+                        let delta = st.norm.vn[(v, j)] - st.norm.vn[(u, j)];
+                        if delta == 0.0 {
+                            continue;
+                        }
+                        let (lg, lh) = (st.loads[(g, j)], st.loads[(h, j)]);
+                        dv += band_violation(lg + delta, b.lo[(g, j)], b.hi[(g, j)])
+                            - band_violation(lg, b.lo[(g, j)], b.hi[(g, j)]);
+                        dv += band_violation(lh - delta, b.lo[(h, j)], b.hi[(h, j)])
+                            - band_violation(lh, b.lo[(h, j)], b.hi[(h, j)]);
+                    }
+                    if dv >= -EPS {
                         continue;
                     }
-                    let (lg, lh) = (st.loads[(g, j)], st.loads[(h, j)]);
-                    dv += band_violation(lg + delta, b.lo[(g, j)], b.hi[(g, j)])
-                        - band_violation(lg, b.lo[(g, j)], b.hi[(g, j)]);
-                    dv += band_violation(lh - delta, b.lo[(h, j)], b.hi[(h, j)])
-                        - band_violation(lh, b.lo[(h, j)], b.hi[(h, j)]);
-                }
-                if dv >= -EPS {
-                    continue;
-                }
-                let dc = st.norm.cost(u, st.centres[h]) + st.norm.cost(v, st.centres[g])
-                    - st.norm.cost(u, st.centres[g])
-                    - st.norm.cost(v, st.centres[h]);
-                if best.is_none_or(|b| (dv, dc) < (b.0, b.1)) {
-                    best = Some((dv, dc, u, v));
+                    let dc = st.norm.cost(u, st.centres[h]) + st.norm.cost(v, st.centres[g])
+                        - st.norm.cost(u, st.centres[g])
+                        - st.norm.cost(v, st.centres[h]);
+                    if best.is_none_or(|b| (dv, dc) < (b.0, b.1)) {
+                        best = Some((dv, dc, u, v));
+                    }
                 }
             }
         }

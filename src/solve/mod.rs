@@ -8,8 +8,9 @@
 //! the split units → local search (contiguity repair, band repair, improvement) → LP bound
 //! at the final centres and the gap.
 
+mod bound;
 mod candidates;
-mod lagrange;
+mod greedy;
 mod local_search;
 mod lp;
 mod seed;
@@ -48,8 +49,22 @@ pub struct Options {
     pub rounds: usize,
     pub restarts: usize,
     pub contiguity: bool,
-    pub lp: bool,
+    pub lp: LpMode,
+    /// Subgradient iterations for the Lagrangian lower bound (0: no bound).
+    pub bound_iterations: usize,
 }
+
+/// Whether the candidate-list LP (good_lp) seeds the local search.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LpMode {
+    /// Only while the LP has at most [`LP_AUTO_MAX_VARIABLES`] variables.
+    Auto,
+    Always,
+    Never,
+}
+
+/// Clarabel solves ~50k-variable assignment LPs in seconds; above, the heuristic path is used.
+pub const LP_AUTO_MAX_VARIABLES: usize = 60_000;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Solution {
@@ -57,7 +72,7 @@ pub struct Solution {
     pub centres: Vec<[f64; 2]>,
     /// Σ weight × distance to the group centre, over units.
     pub objective: f64,
-    /// LP lower bound for the final centres (None when the LP was not run).
+    /// Lower bound for the final centres (Lagrangian dual of the LP; None when not computed).
     pub lp_bound: Option<f64>,
     pub lp_status: String,
     /// Units the LP split between groups, rounded to one.
@@ -154,11 +169,10 @@ fn solve_once(norm: &Norm, opt: &Options, seed: u64) -> Result<Solution, Error> 
     timings.push(("seed".to_string(), t.elapsed().as_secs_f64()));
 
     let t = Instant::now();
-    let mut prices = Array2::<f64>::zeros((norm.k, norm.m));
     let mut assign = Vec::new();
     for _ in 0..opt.rounds {
         let cand = candidates::nearest(norm, &centres, opt.candidates);
-        assign = lagrange::assign(norm, &cand, &mut prices, 40);
+        assign = greedy::assign(norm, &cand);
         let next = state::centres_of(norm, &assign, &centres);
         let moved = next
             .iter()
@@ -179,40 +193,86 @@ fn solve_once(norm: &Norm, opt: &Options, seed: u64) -> Result<Solution, Error> 
 
     let mut fractional_units = 0;
     let mut lp_variables = 0;
-    let mut lp_status = "not run".to_string();
-    if opt.lp {
+    let mut lp_status = format!(
+        "not run ({} variables over the auto limit of {LP_AUTO_MAX_VARIABLES})",
+        norm.p.coords.len() * opt.candidates.min(norm.k)
+    );
+    let lp_size = norm.p.coords.len() * opt.candidates.min(norm.k);
+    let run_lp = match opt.lp {
+        LpMode::Always => true,
+        LpMode::Never => false,
+        LpMode::Auto => lp_size <= LP_AUTO_MAX_VARIABLES,
+    };
+    let mut starts = vec![assign];
+    if run_lp {
         let t = Instant::now();
         match lp::solve_fixed_centres(norm, &centres, opt.candidates, None) {
             Ok(r) => {
-                assign = r.rounded;
+                starts.insert(0, r.rounded);
                 fractional_units = r.fractional_units;
                 lp_variables = r.variables;
-                lp_status = "optimal".into();
+                lp_status = "optimal (clarabel)".into();
             }
-            Err(e) => lp_status = format!("skipped: {e}"),
+            Err(e) => lp_status = format!("failed: {e}"),
         }
         timings.push(("lp".to_string(), t.elapsed().as_secs_f64()));
-        debug(&format!("lp {:?} {lp_status} vars={lp_variables} frac={fractional_units}", t.elapsed()));
+        debug(&format!(
+            "lp {:?} {lp_status} vars={lp_variables} frac={fractional_units}",
+            t.elapsed()
+        ));
     }
+
+    // Local search from each start (LP-rounded first); the better plan wins: bands first.
+    let t = Instant::now();
+    let mut best: Option<state::State> = None;
+    for start in starts {
+        let mut st = state::State::new(norm, start, centres.clone());
+        local_search::run(&mut st, opt.contiguity);
+        let key = (
+            st.total_violation() > 1e-12,
+            st.total_violation(),
+            st.objective(),
+        );
+        debug(&format!(
+            "local search start: violation {:.3e} objective {:.6e}",
+            key.1, key.2
+        ));
+        let better = best.as_ref().is_none_or(|b| {
+            key < (
+                b.total_violation() > 1e-12,
+                b.total_violation(),
+                b.objective(),
+            )
+        });
+        if better {
+            best = Some(st);
+        }
+        if !best.as_ref().is_some_and(|b| b.total_violation() > 1e-12) {
+            break;
+        }
+    }
+    let Some(mut st) = best else {
+        return Err(Error::Solver("no start to search from".into()));
+    };
+    timings.push(("local_search".to_string(), t.elapsed().as_secs_f64()));
+    debug(&format!(
+        "local search {:?} violation {}",
+        t.elapsed(),
+        st.total_violation()
+    ));
 
     let t = Instant::now();
-    let mut st = state::State::new(norm, assign, centres);
-    local_search::run(&mut st, opt.contiguity);
-    timings.push(("local_search".to_string(), t.elapsed().as_secs_f64()));
-    debug(&format!("local search {:?} violation {}", t.elapsed(), st.total_violation()));
-
-    let mut lp_bound = None;
-    if opt.lp {
-        let t = Instant::now();
-        match lp::solve_fixed_centres(norm, &st.centres, opt.candidates, Some(&st.assign)) {
-            Ok(r) => lp_bound = Some(r.objective),
-            Err(e) => lp_status = format!("bound not computed: {e}"),
-        }
-        timings.push(("lp_bound".to_string(), t.elapsed().as_secs_f64()));
-    }
+    let objective = st.objective();
+    let bound = bound::lagrangian_bound(norm, &st.centres, objective, opt.bound_iterations);
+    let lp_bound = (bound.is_finite()).then_some(bound.min(objective));
+    timings.push(("bound".to_string(), t.elapsed().as_secs_f64()));
+    debug(&format!(
+        "bound {:?} {bound:.6e} vs {objective:.6e}",
+        t.elapsed()
+    ));
     let contiguous_groups = st.contiguous_groups();
     Ok(Solution {
-        objective: st.objective(),
+        objective,
         violation: st.total_violation(),
         assignment: st.assign,
         centres: st.centres,

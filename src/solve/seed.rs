@@ -10,9 +10,7 @@ pub fn kmeans_pp(norm: &Norm, seed: u64) -> Vec<[f64; 2]> {
     let n = p.coords.len();
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     // Mass = the unit's share of what is balanced, so centres sit where the work is.
-    let mass: Vec<f64> = (0..n)
-        .map(|u| norm.vn.row(u).sum() + 1e-9)
-        .collect();
+    let mass: Vec<f64> = (0..n).map(|u| norm.vn.row(u).sum() + 1e-9).collect();
     let pick = |rng: &mut ChaCha8Rng, w: &[f64]| -> usize {
         let total: f64 = w.iter().sum();
         let mut r = rng.random::<f64>() * total;

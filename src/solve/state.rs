@@ -32,9 +32,15 @@ pub fn band_report(values: &Array2<f64>, targets: &Array2<f64>) -> Vec<(f64, f64
             (0..k)
                 .map(|g| {
                     let t = targets[(g, j)];
-                    if t > 0.0 { values[(g, j)] / t - 1.0 } else { 0.0 }
+                    if t > 0.0 {
+                        values[(g, j)] / t - 1.0
+                    } else {
+                        0.0
+                    }
                 })
-                .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), d| (lo.min(d), hi.max(d)))
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), d| {
+                    (lo.min(d), hi.max(d))
+                })
         })
         .collect()
 }
@@ -114,7 +120,13 @@ impl<'a> State<'a> {
 
     pub fn group_violation(&self, g: usize) -> f64 {
         (0..self.norm.m)
-            .map(|j| band_violation(self.loads[(g, j)], self.norm.bands.lo[(g, j)], self.norm.bands.hi[(g, j)]))
+            .map(|j| {
+                band_violation(
+                    self.loads[(g, j)],
+                    self.norm.bands.lo[(g, j)],
+                    self.norm.bands.hi[(g, j)],
+                )
+            })
             .sum()
     }
 
@@ -141,8 +153,10 @@ impl<'a> State<'a> {
                 continue;
             }
             let (lg, lh) = (self.loads[(g, j)], self.loads[(h, j)]);
-            d += band_violation(lg - v, b.lo[(g, j)], b.hi[(g, j)]) - band_violation(lg, b.lo[(g, j)], b.hi[(g, j)]);
-            d += band_violation(lh + v, b.lo[(h, j)], b.hi[(h, j)]) - band_violation(lh, b.lo[(h, j)], b.hi[(h, j)]);
+            d += band_violation(lg - v, b.lo[(g, j)], b.hi[(g, j)])
+                - band_violation(lg, b.lo[(g, j)], b.hi[(g, j)]);
+            d += band_violation(lh + v, b.lo[(h, j)], b.hi[(h, j)])
+                - band_violation(lh, b.lo[(h, j)], b.hi[(h, j)]);
         }
         d
     }
@@ -186,7 +200,12 @@ impl<'a> State<'a> {
     pub fn removal_keeps_connected(&mut self, u: usize) -> bool {
         let g = self.assign[u];
         let adj = self.norm.p.adjacency;
-        let same: Vec<u32> = adj.of(u).iter().copied().filter(|&v| self.assign[v as usize] == g).collect();
+        let same: Vec<u32> = adj
+            .of(u)
+            .iter()
+            .copied()
+            .filter(|&v| self.assign[v as usize] == g)
+            .collect();
         if same.len() <= 1 {
             return true;
         }
@@ -241,13 +260,18 @@ impl<'a> State<'a> {
             }
             comps.push(comp);
         }
-        let mass = |c: &Vec<u32>| c.iter().map(|&u| self.norm.vn.row(u as usize).sum()).sum::<f64>();
+        let mass = |c: &Vec<u32>| {
+            c.iter()
+                .map(|&u| self.norm.vn.row(u as usize).sum())
+                .sum::<f64>()
+        };
         comps.sort_by(|a, b| mass(b).total_cmp(&mass(a)).then(a[0].cmp(&b[0])));
         comps
     }
 
     pub fn contiguous_groups(&mut self) -> usize {
-        (0..self.norm.k).filter(|&g| self.components(g).len() <= 1).count()
+        (0..self.norm.k)
+            .filter(|&g| self.components(g).len() <= 1)
+            .count()
     }
 }
-

@@ -1,0 +1,6 @@
+//! One integration-test binary (ripgrep style): every test drives the real `terraplan`
+//! binary or the library, and the independent checker judges the written plan.
+
+mod bad_input;
+mod plan;
+mod util;

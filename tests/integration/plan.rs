@@ -1,0 +1,279 @@
+//! Whole plans, judged by the independent checker.
+
+use terraplan::check::check_dir;
+
+use crate::util::{bin, repo, summary_without_timings, write};
+
+const THREE_BANDS: &str = r#"
+[metrics]
+potential = "annual_revenue * propensity"
+workload = "1 + ln1p(employees) / 4"
+
+[[balance]]
+metric = "accounts"
+tolerance = 0.05
+
+[[balance]]
+metric = "potential"
+tolerance = 0.05
+
+[[balance]]
+metric = "workload"
+tolerance = 0.05
+"#;
+
+fn assert_checked_within_bands(out: &std::path::Path, accounts: usize, territories: usize) {
+    let report = check_dir(out).expect("plan readable");
+    assert!(report.ok(), "checker failures: {:?}", report.failures);
+    assert_eq!(report.accounts, accounts);
+    assert_eq!(report.territories, territories);
+    for (name, tol, lo, hi) in &report.bands {
+        assert!(
+            *lo >= -tol - 1e-9 && *hi <= tol + 1e-9,
+            "{name} outside ±{tol}: {lo}..{hi}"
+        );
+    }
+    let summary = summary_without_timings(out);
+    let gap = summary["objective"]["gap"].as_f64().expect("gap reported");
+    let bound = summary["objective"]["lp_bound"]
+        .as_f64()
+        .expect("bound reported");
+    let wd = summary["objective"]["weighted_distance"]
+        .as_f64()
+        .expect("objective");
+    assert!(
+        bound > 0.0 && bound <= wd * (1.0 + 1e-9),
+        "bound {bound} above objective {wd}"
+    );
+    assert!(gap >= 0.0, "gap {gap}");
+}
+
+#[test]
+fn bundled_sample_plans_inside_every_band() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("sample");
+    bin()
+        .args(["plan", "data/scenario.toml", "--quiet", "--out"])
+        .arg(&out)
+        .current_dir(repo())
+        .assert()
+        .success();
+    assert_checked_within_bands(&out, 10_000, 60);
+    // Every sample account appears exactly once in assignments.csv.
+    let text = std::fs::read_to_string(out.join("assignments.csv")).unwrap();
+    assert_eq!(text.lines().count(), 10_001);
+}
+
+#[test]
+fn generated_inputs_plan_and_check() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("gen");
+    bin()
+        .args([
+            "generate",
+            "--accounts",
+            "3000",
+            "--reps",
+            "25",
+            "--seed",
+            "5",
+            "--out",
+        ])
+        .arg(&data)
+        .assert()
+        .success();
+    let out = tmp.path().join("out");
+    bin()
+        .args(["plan", "--quiet", "--out"])
+        .arg(&out)
+        .arg(data.join("scenario.toml"))
+        .assert()
+        .success();
+    assert_checked_within_bands(&out, 3000, 25);
+}
+
+#[test]
+fn planar_scenario_with_account_units_and_custom_metric() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut csv = String::from("account_id,x,y,score\n");
+    for i in 0..900 {
+        let (x, y) = ((i % 30) as f64, (i / 30) as f64);
+        csv.push_str(&format!("P{i},{x},{y},{}\n", 1 + (i * 7) % 5));
+    }
+    write(tmp.path(), "accounts.csv", &csv);
+    let scenario = write(
+        tmp.path(),
+        "planar.toml",
+        r#"name = "planar"
+[input]
+accounts = "accounts.csv"
+coordinates = "xy"
+unit = "account"
+[plan]
+territories = 9
+[[balance]]
+metric = "accounts"
+tolerance = 0.05
+[[balance]]
+metric = "score"
+tolerance = 0.05
+[objective]
+weight = "accounts"
+"#,
+    );
+    let out = tmp.path().join("out");
+    bin()
+        .args(["plan", "--quiet", "--out"])
+        .arg(&out)
+        .arg(&scenario)
+        .assert()
+        .success();
+    assert_checked_within_bands(&out, 900, 9);
+    let summary = summary_without_timings(&out);
+    assert_eq!(summary["units"]["kind"], "account");
+    assert_eq!(summary["units"]["count"], 900);
+}
+
+#[test]
+fn same_seed_gives_identical_files_on_one_and_two_threads() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("gen");
+    bin()
+        .args([
+            "generate",
+            "--accounts",
+            "2000",
+            "--reps",
+            "12",
+            "--seed",
+            "9",
+            "--out",
+        ])
+        .arg(&data)
+        .assert()
+        .success();
+    let mut outs = Vec::new();
+    for threads in ["1", "2"] {
+        let out = tmp.path().join(format!("out{threads}"));
+        bin()
+            .args(["plan", "--quiet", "--threads", threads, "--out"])
+            .arg(&out)
+            .arg(data.join("scenario.toml"))
+            .assert()
+            .success();
+        outs.push(out);
+    }
+    for f in ["assignments.csv", "territories.csv"] {
+        let a = std::fs::read(outs[0].join(f)).unwrap();
+        let b = std::fs::read(outs[1].join(f)).unwrap();
+        assert!(a == b, "{f} differs between 1 and 2 threads");
+    }
+    assert_eq!(
+        summary_without_timings(&outs[0]),
+        summary_without_timings(&outs[1])
+    );
+}
+
+#[test]
+fn generate_is_deterministic() {
+    let tmp = tempfile::tempdir().unwrap();
+    for d in ["a", "b"] {
+        bin()
+            .args([
+                "generate",
+                "--accounts",
+                "500",
+                "--reps",
+                "5",
+                "--seed",
+                "3",
+                "--out",
+            ])
+            .arg(tmp.path().join(d))
+            .assert()
+            .success();
+    }
+    for f in ["accounts.csv", "reps.csv", "scenario.toml"] {
+        assert_eq!(
+            std::fs::read(tmp.path().join("a").join(f)).unwrap(),
+            std::fs::read(tmp.path().join("b").join(f)).unwrap(),
+            "{f}"
+        );
+    }
+}
+
+#[test]
+fn infeasible_bands_exit_1_naming_the_band() {
+    let tmp = tempfile::tempdir().unwrap();
+    // One account carries most of the score: no ±1% band can hold it.
+    let mut csv = String::from("account_id,x,y,score\n");
+    for i in 0..40 {
+        let score = if i == 0 { 1000 } else { 1 };
+        csv.push_str(&format!("P{i},{},{},{score}\n", i % 8, i / 8));
+    }
+    write(tmp.path(), "accounts.csv", &csv);
+    let scenario = write(
+        tmp.path(),
+        "s.toml",
+        "name = \"x\"\n[input]\naccounts = \"accounts.csv\"\ncoordinates = \"xy\"\nunit = \"account\"\n[plan]\nterritories = 4\n[[balance]]\nmetric = \"score\"\ntolerance = 0.01\n[objective]\nweight = \"accounts\"\n",
+    );
+    let out = tmp.path().join("out");
+    bin()
+        .args(["plan", "--quiet", "--out"])
+        .arg(&out)
+        .arg(&scenario)
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("score"));
+    assert!(!out.exists(), "an infeasible plan writes nothing");
+}
+
+#[test]
+fn check_detects_a_tampered_plan() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("gen");
+    bin()
+        .args([
+            "generate",
+            "--accounts",
+            "1500",
+            "--reps",
+            "10",
+            "--seed",
+            "2",
+            "--out",
+        ])
+        .arg(&data)
+        .assert()
+        .success();
+    let out = tmp.path().join("out");
+    bin()
+        .args(["plan", "--quiet", "--out"])
+        .arg(&out)
+        .arg(data.join("scenario.toml"))
+        .assert()
+        .success();
+    bin().arg("check").arg(&out).assert().success();
+    // Drop one account and duplicate another: the checker must name both problems.
+    let text = std::fs::read_to_string(out.join("assignments.csv")).unwrap();
+    let mut lines: Vec<&str> = text.lines().collect();
+    lines.remove(1);
+    let dup = lines[1];
+    lines.push(dup);
+    std::fs::write(out.join("assignments.csv"), lines.join("\n") + "\n").unwrap();
+    bin()
+        .arg("check")
+        .arg(&out)
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("more than once"))
+        .stderr(predicates::str::contains("not assigned"));
+}
+
+#[test]
+fn three_band_text_is_valid_toml() {
+    // Guards the shared snippet used above.
+    let text = format!("name = \"x\"\n[input]\naccounts = \"a.csv\"\n{THREE_BANDS}");
+    let s = terraplan::io::scenario::parse_scenario(std::path::Path::new("s.toml"), &text).unwrap();
+    assert_eq!(s.balance.len(), 3);
+}
