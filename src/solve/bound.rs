@@ -10,7 +10,15 @@ use rayon::prelude::*;
 
 use super::Norm;
 
-pub fn lagrangian_bound(norm: &Norm, centres: &[[f64; 2]], upper: f64, iters: usize) -> f64 {
+/// The dual's result: the best bound, and the priced assignment that came closest to
+/// meeting every band (a near-LP-optimal start for local search).
+pub struct Dual {
+    pub bound: f64,
+    pub assignment: Vec<u32>,
+    pub violation: f64,
+}
+
+pub fn lagrangian(norm: &Norm, centres: &[[f64; 2]], upper: f64, iters: usize) -> Dual {
     let (k, m) = (norm.k, norm.m);
     let n = norm.p.coords.len();
     let mut plus = Array2::<f64>::zeros((k, m));
@@ -26,6 +34,7 @@ pub fn lagrangian_bound(norm: &Norm, centres: &[[f64; 2]], upper: f64, iters: us
             }
         });
     let mut best = f64::NEG_INFINITY;
+    let mut best_assign: (f64, Vec<u32>) = (f64::INFINITY, Vec::new());
     let mut theta = 1.0;
     let mut since_improved = 0;
     for _ in 0..iters {
@@ -55,11 +64,16 @@ pub fn lagrangian_bound(norm: &Norm, centres: &[[f64; 2]], upper: f64, iters: us
                 loads[(g as usize, j)] += norm.vn[(u, j)];
             }
         }
+        let mut violation = 0.0;
         for g in 0..k {
             for j in 0..m {
-                value +=
-                    -plus[(g, j)] * norm.bands.hi[(g, j)] + minus[(g, j)] * norm.bands.lo[(g, j)];
+                let (lo, hi) = (norm.bands.lo[(g, j)], norm.bands.hi[(g, j)]);
+                value += -plus[(g, j)] * hi + minus[(g, j)] * lo;
+                violation += super::state::band_violation(loads[(g, j)], lo, hi);
             }
+        }
+        if violation <= best_assign.0 {
+            best_assign = (violation, picks.iter().map(|p| p.0).collect());
         }
         if best == f64::NEG_INFINITY || value > best + 1e-9 * best.abs() {
             best = value;
@@ -99,5 +113,9 @@ pub fn lagrangian_bound(norm: &Norm, centres: &[[f64; 2]], upper: f64, iters: us
         plus.zip_mut_with(&sp, |p, s| *p = (*p + step * s).max(0.0));
         minus.zip_mut_with(&sm, |p, s| *p = (*p + step * s).max(0.0));
     }
-    best
+    Dual {
+        bound: best,
+        assignment: best_assign.1,
+        violation: best_assign.0,
+    }
 }

@@ -40,12 +40,19 @@ pub fn run(st: &mut State, contiguity: bool) {
     }
 }
 
+fn violated_groups(st: &State) -> Vec<bool> {
+    (0..st.norm.k)
+        .map(|g| st.group_violation(g) > EPS)
+        .collect()
+}
+
 fn repair(st: &mut State, contiguity: bool) {
     for _ in 0..MAX_PASSES {
         if st.total_violation() <= EPS {
             return;
         }
-        if pass(st, Mode::Repair, contiguity) == 0 && swap_pass(st, contiguity) == 0 {
+        let mut active = violated_groups(st);
+        if pass(st, Mode::Repair, contiguity, &mut active) == 0 && swap_pass(st, contiguity) == 0 {
             return;
         }
     }
@@ -53,8 +60,9 @@ fn repair(st: &mut State, contiguity: bool) {
 
 fn passes(st: &mut State, mode: Mode, contiguity: bool) -> usize {
     let mut total = 0;
+    let mut active = vec![true; st.norm.k];
     for _ in 0..MAX_PASSES {
-        let moved = pass(st, mode, contiguity);
+        let moved = pass(st, mode, contiguity, &mut active);
         total += moved;
         if moved == 0 {
             break;
@@ -95,14 +103,29 @@ fn accept(mode: Mode, dv: f64, dc: f64) -> bool {
     }
 }
 
-fn pass(st: &mut State, mode: Mode, contiguity: bool) -> usize {
+/// One round of moves. Only units in or next to an `active` group are evaluated: a repair
+/// move must touch a violated group, and an improving move can only have appeared where a
+/// group changed. Returns the number of moves and marks the groups they touched.
+fn pass(st: &mut State, mode: Mode, contiguity: bool, active: &mut Vec<bool>) -> usize {
     let n = st.assign.len();
     let shared: &State = st;
+    let act: &[bool] = active;
     let mut proposals: Vec<(f64, f64, u32, u32)> = (0..n)
         .into_par_iter()
         .filter_map(|u| {
             let g = shared.assign[u] as usize;
             if shared.members[g].len() <= 1 {
+                return None;
+            }
+            if !act[g]
+                && !shared
+                    .norm
+                    .p
+                    .adjacency
+                    .of(u)
+                    .iter()
+                    .any(|&v| act[shared.assign[v as usize] as usize])
+            {
                 return None;
             }
             let mut best: Option<(f64, f64, u32)> = None;
@@ -129,6 +152,7 @@ fn pass(st: &mut State, mode: Mode, contiguity: bool) -> usize {
     });
 
     let mut applied = 0;
+    let mut touched = vec![false; st.norm.k];
     for (_, _, u, h) in proposals {
         let (u, h) = (u as usize, h as usize);
         let g = st.assign[u] as usize;
@@ -145,9 +169,12 @@ fn pass(st: &mut State, mode: Mode, contiguity: bool) -> usize {
         if contiguity && !st.removal_keeps_connected(u) {
             continue;
         }
+        touched[g] = true;
+        touched[h] = true;
         st.move_unit(u, h);
         applied += 1;
     }
+    *active = touched;
     applied
 }
 
