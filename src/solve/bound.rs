@@ -14,16 +14,30 @@ use super::Norm;
 /// meeting every band (a near-LP-optimal start for local search).
 pub struct Dual {
     pub bound: f64,
+    /// Band prices (λ⁺ − λ⁻) at the best bound, groups × metrics.
+    pub prices: Array2<f64>,
     pub assignment: Vec<u32>,
     pub violation: f64,
 }
 
-pub fn lagrangian(norm: &Norm, centres: &[[f64; 2]], upper: f64, iters: usize) -> Dual {
+/// Groups per unit scanned first in every dual iteration.
+const NEAR: usize = 24;
+
+pub fn lagrangian(
+    norm: &Norm,
+    centres: &[[f64; 2]],
+    upper: f64,
+    iters: usize,
+    warm: Option<&Array2<f64>>,
+) -> Dual {
     let (k, m) = (norm.k, norm.m);
     let n = norm.p.coords.len();
     let mut plus = Array2::<f64>::zeros((k, m));
     let mut minus = Array2::<f64>::zeros((k, m));
-    // Dense unit × group cost matrix: every iteration reads all of it.
+    // Dense unit × group cost matrix (every iteration may read a row of it), and each
+    // unit's NEAR cheapest groups with the cost of the next one: a group outside the list
+    // costs at least `tail + Σ_j a_uj · min_g price_gj`, so the list decides the unit's
+    // minimum exactly unless that floor is lower; then the whole row is scanned.
     let mut cost = Array2::<f64>::zeros((n, k));
     cost.axis_iter_mut(ndarray::Axis(0))
         .into_par_iter()
@@ -33,28 +47,65 @@ pub fn lagrangian(norm: &Norm, centres: &[[f64; 2]], upper: f64, iters: usize) -
                 row[g] = norm.cost(u, *c);
             }
         });
+    let near = NEAR.min(k);
+    let lists: Vec<(Vec<(u32, f64)>, f64)> = (0..n)
+        .into_par_iter()
+        .map(|u| {
+            let mut all: Vec<(f64, u32)> = (0..k).map(|g| (cost[(u, g)], g as u32)).collect();
+            let cmp = |a: &(f64, u32), b: &(f64, u32)| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1));
+            if near < all.len() {
+                all.select_nth_unstable_by(near, cmp);
+            }
+            let tail = if near < all.len() {
+                all[near].0
+            } else {
+                f64::INFINITY
+            };
+            all.truncate(near);
+            all.sort_by(cmp);
+            (all.into_iter().map(|(c, g)| (g, c)).collect(), tail)
+        })
+        .collect();
+    if let Some(p) = warm {
+        plus.zip_mut_with(p, |a, b| *a = b.max(0.0));
+        minus.zip_mut_with(p, |a, b| *a = (-b).max(0.0));
+    }
     let mut best = f64::NEG_INFINITY;
+    let mut best_prices = Array2::<f64>::zeros((k, m));
     let mut best_assign: (f64, Vec<u32>) = (f64::INFINITY, Vec::new());
     let mut theta = 1.0;
     let mut since_improved = 0;
     for _ in 0..iters {
         let price = &plus - &minus;
+        let pmin: Vec<f64> = (0..m)
+            .map(|j| (0..k).map(|g| price[(g, j)]).fold(f64::INFINITY, f64::min))
+            .collect();
         // Each unit's cheapest priced group, in parallel, summed in unit order.
         let picks: Vec<(u32, f64)> = (0..n)
             .into_par_iter()
             .map(|u| {
                 let row = norm.vn.row(u);
-                let mut bestg = (0u32, f64::INFINITY);
-                for g in 0..k {
-                    let mut v = cost[(u, g)];
-                    for j in 0..m {
-                        v += price[(g, j)] * row[j];
-                    }
-                    if v < bestg.1 {
-                        bestg = (g as u32, v);
+                let priced =
+                    |g: usize, c: f64| c + (0..m).map(|j| price[(g, j)] * row[j]).sum::<f64>();
+                let (list, tail) = &lists[u];
+                let mut best = (0u32, f64::INFINITY);
+                for &(g, c) in list {
+                    let v = priced(g as usize, c);
+                    if v < best.1 {
+                        best = (g, v);
                     }
                 }
-                bestg
+                let floor = tail + (0..m).map(|j| row[j] * pmin[j]).sum::<f64>();
+                if floor < best.1 {
+                    best = (0, f64::INFINITY);
+                    for g in 0..k {
+                        let v = priced(g, cost[(u, g)]);
+                        if v < best.1 {
+                            best = (g as u32, v);
+                        }
+                    }
+                }
+                best
             })
             .collect();
         let mut value: f64 = picks.iter().map(|p| p.1).sum();
@@ -77,6 +128,7 @@ pub fn lagrangian(norm: &Norm, centres: &[[f64; 2]], upper: f64, iters: usize) -
         }
         if best == f64::NEG_INFINITY || value > best + 1e-9 * best.abs() {
             best = value;
+            best_prices = price.clone();
             since_improved = 0;
         } else {
             since_improved += 1;
@@ -115,6 +167,7 @@ pub fn lagrangian(norm: &Norm, centres: &[[f64; 2]], upper: f64, iters: usize) -
     }
     Dual {
         bound: best,
+        prices: best_prices,
         assignment: best_assign.1,
         violation: best_assign.0,
     }

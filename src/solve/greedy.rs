@@ -8,6 +8,25 @@ use ndarray::Array2;
 use super::Norm;
 use super::candidates::Candidates;
 
+/// Candidate lists re-costed with band prices (cost + Σ_j price_gj · a_uj), cheapest first.
+pub fn priced(norm: &Norm, cand: &Candidates, prices: &Array2<f64>) -> Candidates {
+    cand.iter()
+        .enumerate()
+        .map(|(u, c)| {
+            let row = norm.vn.row(u);
+            let mut out: Vec<(u32, f64)> = c
+                .iter()
+                .map(|&(g, cost)| {
+                    let p: f64 = (0..norm.m).map(|j| prices[(g as usize, j)] * row[j]).sum();
+                    (g, cost + p)
+                })
+                .collect();
+            out.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
+            out
+        })
+        .collect()
+}
+
 pub fn assign(norm: &Norm, cand: &Candidates) -> Vec<u32> {
     let n = cand.len();
     let m = norm.m;

@@ -236,8 +236,14 @@ fn solve_once(norm: &Norm, opt: &Options, seed: u64) -> Result<Solution, Error> 
                 .sum()
         })
         .unwrap_or(f64::INFINITY);
-    let dual = bound::lagrangian(norm, &centres, greedy_cost, opt.bound_iterations);
+    let dual = bound::lagrangian(norm, &centres, greedy_cost, opt.bound_iterations, None);
+    let mut prices = dual.prices.clone();
+    let cand = candidates::nearest(norm, &centres, opt.candidates);
     starts.insert(0, dual.assignment);
+    starts.insert(
+        0,
+        greedy::assign(norm, &greedy::priced(norm, &cand, &dual.prices)),
+    );
     timings.push(("dual".to_string(), t.elapsed().as_secs_f64()));
     debug(&format!(
         "dual {:?} violation {:.3e}",
@@ -262,13 +268,27 @@ fn solve_once(norm: &Norm, opt: &Options, seed: u64) -> Result<Solution, Error> 
     let mut bound = f64::NEG_INFINITY;
     for cycle in 0..=opt.dual_cycles {
         let objective = st.objective();
-        let dual = bound::lagrangian(norm, &st.centres, objective, opt.bound_iterations);
+        // Warm-started duals converge fast; the last one, which is the reported bound, gets more.
+        let iters = if cycle == opt.dual_cycles {
+            opt.bound_iterations
+        } else {
+            opt.bound_iterations / 4
+        };
+        let dual = bound::lagrangian(norm, &st.centres, objective, iters, Some(&prices));
+        prices = dual.prices.clone();
         bound = dual.bound;
         if cycle == opt.dual_cycles {
             break;
         }
         let centres = st.centres.clone();
-        let next = best_of(norm, vec![dual.assignment], &centres, opt.contiguity)?;
+        let cand = candidates::nearest(norm, &centres, opt.candidates);
+        let priced = greedy::assign(norm, &greedy::priced(norm, &cand, &dual.prices));
+        let next = best_of(
+            norm,
+            vec![priced, dual.assignment],
+            &centres,
+            opt.contiguity,
+        )?;
         let feasible = |s: &state::State| s.total_violation() <= 1e-12;
         debug(&format!(
             "cycle {cycle}: bound {bound:.6e}, candidate violation {:.3e} objective {:.6e} vs {objective:.6e}",
