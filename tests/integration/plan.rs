@@ -92,6 +92,26 @@ fn generated_inputs_plan_and_check() {
     assert_checked_within_bands(&out, 3000, 25);
 }
 
+/// The scale target for correctness (timings live in benches/ and README.md).
+#[test]
+fn generated_100k_accounts_into_200_territories() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("gen");
+    bin()
+        .args(["generate", "--accounts", "100000", "--reps", "200", "--seed", "7", "--out"])
+        .arg(&data)
+        .assert()
+        .success();
+    let out = tmp.path().join("out");
+    bin()
+        .args(["plan", "--quiet", "--out"])
+        .arg(&out)
+        .arg(data.join("scenario.toml"))
+        .assert()
+        .success();
+    assert_checked_within_bands(&out, 100_000, 200);
+}
+
 #[test]
 fn planar_scenario_with_account_units_and_custom_metric() {
     let tmp = tempfile::tempdir().unwrap();
