@@ -39,6 +39,40 @@ impl Coordinates {
     }
 }
 
+/// A point with its 3-D unit vector (lat/lon) or planar copy (xy), so hot loops measure
+/// great-circle distance as 2R·asin(chord/2): the haversine value without sin and cos.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Site {
+    pub v: [f64; 3],
+}
+
+impl Coordinates {
+    #[inline]
+    pub fn site(self, p: [f64; 2]) -> Site {
+        match self {
+            Coordinates::Latlon => {
+                let (lat, lon) = (p[0].to_radians(), p[1].to_radians());
+                Site {
+                    v: [lat.cos() * lon.cos(), lat.cos() * lon.sin(), lat.sin()],
+                }
+            }
+            Coordinates::Xy => Site {
+                v: [p[0], p[1], 0.0],
+            },
+        }
+    }
+
+    #[inline]
+    pub fn site_distance(self, a: &Site, b: &Site) -> f64 {
+        let d = [a.v[0] - b.v[0], a.v[1] - b.v[1], a.v[2] - b.v[2]];
+        let chord = (d[0] * d[0] + d[1] * d[1] + d[2] * d[2]).sqrt();
+        match self {
+            Coordinates::Latlon => 2.0 * EARTH_RADIUS_KM * (0.5 * chord).min(1.0).asin(),
+            Coordinates::Xy => chord,
+        }
+    }
+}
+
 #[inline]
 pub fn haversine_km(a: [f64; 2], b: [f64; 2]) -> f64 {
     let (lat1, lat2) = (a[0].to_radians(), b[0].to_radians());
@@ -78,6 +112,20 @@ mod tests {
     fn haversine_new_york_to_los_angeles() {
         let d = haversine_km([40.7128, -74.0060], [34.0522, -118.2437]);
         assert!((d - 3936.0).abs() < 10.0, "{d}");
+    }
+
+    #[test]
+    fn chord_distance_equals_haversine() {
+        let c = Coordinates::Latlon;
+        for (a, b) in [
+            ([40.7128, -74.0060], [34.0522, -118.2437]),
+            ([21.3, -157.8], [64.8, -147.7]),
+            ([0.0, 0.0], [0.0, 0.001]),
+        ] {
+            let h = haversine_km(a, b);
+            let s = c.site_distance(&c.site(a), &c.site(b));
+            assert!((h - s).abs() < 1e-6 * (1.0 + h), "{h} vs {s}");
+        }
     }
 
     #[test]

@@ -22,6 +22,9 @@ pub struct Dual {
 
 /// Groups per unit scanned first in every dual iteration.
 const NEAR: usize = 24;
+/// Lowest-priced groups per metric scanned for every unit.
+const CHEAP: usize = 8;
+pub static FALLBACKS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 pub fn lagrangian(
     norm: &Norm,
@@ -38,13 +41,14 @@ pub fn lagrangian(
     // unit's NEAR cheapest groups with the cost of the next one: a group outside the list
     // costs at least `tail + Σ_j a_uj · min_g price_gj`, so the list decides the unit's
     // minimum exactly unless that floor is lower; then the whole row is scanned.
+    let sites = norm.sites_of(centres);
     let mut cost = Array2::<f64>::zeros((n, k));
     cost.axis_iter_mut(ndarray::Axis(0))
         .into_par_iter()
         .enumerate()
         .for_each(|(u, mut row)| {
-            for (g, c) in centres.iter().enumerate() {
-                row[g] = norm.cost(u, *c);
+            for (g, c) in sites.iter().enumerate() {
+                row[g] = norm.cost_at(u, c);
             }
         });
     let near = NEAR.min(k);
@@ -77,9 +81,19 @@ pub fn lagrangian(
     let mut since_improved = 0;
     for _ in 0..iters {
         let price = &plus - &minus;
-        let pmin: Vec<f64> = (0..m)
-            .map(|j| (0..k).map(|g| price[(g, j)]).fold(f64::INFINITY, f64::min))
-            .collect();
+        // The groups with the lowest price in some metric are scanned for every unit; the
+        // floor for all others uses the next-lowest price per metric.
+        let mut cheap: Vec<usize> = Vec::new();
+        let mut pmin = vec![0.0; m];
+        for j in 0..m {
+            let mut col: Vec<(f64, usize)> = (0..k).map(|g| (price[(g, j)], g)).collect();
+            col.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+            let take = CHEAP.min(k);
+            cheap.extend(col[..take].iter().map(|x| x.1));
+            pmin[j] = col.get(take).map_or(f64::INFINITY, |x| x.0);
+        }
+        cheap.sort_unstable();
+        cheap.dedup();
         // Each unit's cheapest priced group, in parallel, summed in unit order.
         let picks: Vec<(u32, f64)> = (0..n)
             .into_par_iter()
@@ -91,12 +105,19 @@ pub fn lagrangian(
                 let mut best = (0u32, f64::INFINITY);
                 for &(g, c) in list {
                     let v = priced(g as usize, c);
-                    if v < best.1 {
+                    if v < best.1 || (v == best.1 && g < best.0) {
                         best = (g, v);
+                    }
+                }
+                for &g in &cheap {
+                    let v = priced(g, cost[(u, g)]);
+                    if v < best.1 || (v == best.1 && (g as u32) < best.0) {
+                        best = (g as u32, v);
                     }
                 }
                 let floor = tail + (0..m).map(|j| row[j] * pmin[j]).sum::<f64>();
                 if floor < best.1 {
+                    FALLBACKS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     best = (0, f64::INFINITY);
                     for g in 0..k {
                         let v = priced(g, cost[(u, g)]);
@@ -165,6 +186,10 @@ pub fn lagrangian(
         plus.zip_mut_with(&sp, |p, s| *p = (*p + step * s).max(0.0));
         minus.zip_mut_with(&sm, |p, s| *p = (*p + step * s).max(0.0));
     }
+    super::debug(&format!(
+        "dual: {} fallbacks over {iters} iterations of {n} units",
+        FALLBACKS.swap(0, std::sync::atomic::Ordering::Relaxed)
+    ));
     Dual {
         bound: best,
         prices: best_prices,

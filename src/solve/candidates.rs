@@ -10,13 +10,14 @@ pub type Candidates = Vec<Vec<(u32, f64)>>;
 pub fn nearest(norm: &Norm, centres: &[[f64; 2]], l: usize) -> Candidates {
     let p = norm.p;
     let l = l.min(centres.len());
+    let sites = norm.sites_of(centres);
     (0..p.coords.len())
         .into_par_iter()
         .map(|u| {
-            let mut all: Vec<(f64, u32)> = centres
+            let mut all: Vec<(f64, u32)> = sites
                 .iter()
                 .enumerate()
-                .map(|(g, c)| (p.coordinates.distance(p.coords[u], *c), g as u32))
+                .map(|(g, c)| (p.coordinates.site_distance(&norm.sites[u], c), g as u32))
                 .collect();
             if l < all.len() {
                 all.select_nth_unstable_by(l - 1, |a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));

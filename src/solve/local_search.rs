@@ -92,7 +92,7 @@ fn neighbour_groups(st: &State, u: usize) -> Vec<usize> {
 fn evaluate(st: &State, u: usize, h: usize) -> (f64, f64) {
     let g = st.assign[u] as usize;
     let dv = st.move_delta_violation(u, h);
-    let dc = st.norm.cost(u, st.centres[h]) - st.norm.cost(u, st.centres[g]);
+    let dc = st.cost(u, h) - st.cost(u, g);
     (dv, dc)
 }
 
@@ -229,9 +229,7 @@ fn swap_pass(st: &mut State, contiguity: bool) -> usize {
                     if dv >= -EPS {
                         continue;
                     }
-                    let dc = st.norm.cost(u, st.centres[h]) + st.norm.cost(v, st.centres[g])
-                        - st.norm.cost(u, st.centres[g])
-                        - st.norm.cost(v, st.centres[h]);
+                    let dc = st.cost(u, h) + st.cost(v, g) - st.cost(u, g) - st.cost(v, h);
                     if best.is_none_or(|b| (dv, dc) < (b.0, b.1)) {
                         best = Some((dv, dc, u, v));
                     }

@@ -23,7 +23,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::error::Error;
-use crate::geometry::Coordinates;
+use crate::geometry::{Coordinates, Site};
 use crate::units::Adjacency;
 
 pub use state::{Bands, band_report};
@@ -98,6 +98,7 @@ impl Solution {
 /// Problem data in the solver's own scale: every metric divided by its mean target.
 pub(crate) struct Norm<'a> {
     pub p: &'a Problem<'a>,
+    pub sites: Vec<Site>,
     pub k: usize,
     pub m: usize,
     pub vn: Array2<f64>,
@@ -122,6 +123,7 @@ impl<'a> Norm<'a> {
         }
         Norm {
             p,
+            sites: p.coords.iter().map(|c| p.coordinates.site(*c)).collect(),
             k,
             m,
             vn,
@@ -131,7 +133,19 @@ impl<'a> Norm<'a> {
 
     #[inline]
     pub fn cost(&self, u: usize, centre: [f64; 2]) -> f64 {
-        self.p.weight[u] * self.p.coordinates.distance(self.p.coords[u], centre)
+        self.cost_at(u, &self.p.coordinates.site(centre))
+    }
+
+    #[inline]
+    pub fn cost_at(&self, u: usize, centre: &Site) -> f64 {
+        self.p.weight[u] * self.p.coordinates.site_distance(&self.sites[u], centre)
+    }
+
+    pub fn sites_of(&self, centres: &[[f64; 2]]) -> Vec<Site> {
+        centres
+            .iter()
+            .map(|c| self.p.coordinates.site(*c))
+            .collect()
     }
 }
 

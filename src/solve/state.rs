@@ -5,6 +5,7 @@ use std::collections::VecDeque;
 use ndarray::Array2;
 
 use super::Norm;
+use crate::geometry::Site;
 
 /// Per group and metric, the band in normalised units.
 #[derive(Debug, Clone)]
@@ -88,6 +89,8 @@ pub struct State<'a> {
     pub assign: Vec<u32>,
     pub loads: Array2<f64>,
     pub centres: Vec<[f64; 2]>,
+    /// The centres as sites, for fast distances.
+    pub sites: Vec<Site>,
     pub members: Vec<Vec<u32>>,
     /// Position of each unit in its group's member list.
     pos: Vec<u32>,
@@ -110,6 +113,7 @@ impl<'a> State<'a> {
             norm,
             assign,
             loads,
+            sites: norm.sites_of(&centres),
             centres,
             members,
             pos,
@@ -138,7 +142,7 @@ impl<'a> State<'a> {
         self.assign
             .iter()
             .enumerate()
-            .map(|(u, &g)| self.norm.cost(u, self.centres[g as usize]))
+            .map(|(u, &g)| self.cost(u, g as usize))
             .sum()
     }
 
@@ -184,6 +188,13 @@ impl<'a> State<'a> {
 
     pub fn recentre(&mut self) {
         self.centres = centres_of(self.norm, &self.assign, &self.centres);
+        self.sites = self.norm.sites_of(&self.centres);
+    }
+
+    /// Weighted distance of unit `u` to group `g`'s centre.
+    #[inline]
+    pub fn cost(&self, u: usize, g: usize) -> f64 {
+        self.norm.cost_at(u, &self.sites[g])
     }
 
     fn next_epoch(&mut self) -> u32 {

@@ -98,7 +98,16 @@ fn generated_100k_accounts_into_200_territories() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("gen");
     bin()
-        .args(["generate", "--accounts", "100000", "--reps", "200", "--seed", "7", "--out"])
+        .args([
+            "generate",
+            "--accounts",
+            "100000",
+            "--reps",
+            "200",
+            "--seed",
+            "7",
+            "--out",
+        ])
         .arg(&data)
         .assert()
         .success();
