@@ -81,7 +81,7 @@ pub fn plan(scenario: &Scenario, accounts: &Accounts, reps: Option<&Reps>) -> Re
             LpSetting::Always => LpMode::Always,
             LpSetting::Never => LpMode::Never,
         },
-        bound_iterations: 300,
+        bound_iterations: 400,
         dual_cycles: 6,
     };
     let solution = solve::partition(&problem, &options)?;

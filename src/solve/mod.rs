@@ -276,24 +276,22 @@ fn solve_once(norm: &Norm, opt: &Options, seed: u64) -> Result<Solution, Error> 
         st.objective()
     ));
 
-    // Location–allocation on the priced assignment: new centres, new prices, repaired again,
-    // kept while the plan gets shorter without losing a band. The last dual is the bound.
+    // Location–allocation on the priced assignment: new centres, warm-started prices, a
+    // priced start repaired again. The search walks on from every plan that meets the bands
+    // and keeps the shortest; two cycles without a better plan end it.
     let t = Instant::now();
-    let mut bound = f64::NEG_INFINITY;
-    for cycle in 0..=opt.dual_cycles {
-        let objective = st.objective();
-        // Warm-started duals converge fast; the last one, which is the reported bound, gets more.
-        let iters = if cycle == opt.dual_cycles {
-            opt.bound_iterations
-        } else {
-            opt.bound_iterations / 4
-        };
-        let dual = bound::lagrangian(norm, &st.centres, objective, iters, Some(&prices));
+    let feasible = |s: &state::State| s.total_violation() <= 1e-12;
+    let mut best = st.clone();
+    let mut stale = 0;
+    for cycle in 0..opt.dual_cycles {
+        let dual = bound::lagrangian(
+            norm,
+            &st.centres,
+            st.objective(),
+            opt.bound_iterations / 4,
+            Some(&prices),
+        );
         prices = dual.prices.clone();
-        bound = dual.bound;
-        if cycle == opt.dual_cycles {
-            break;
-        }
         let centres = st.centres.clone();
         let cand = candidates::nearest(norm, &centres, opt.candidates);
         let priced = greedy::assign(norm, &greedy::priced(norm, &cand, &dual.prices));
@@ -303,20 +301,38 @@ fn solve_once(norm: &Norm, opt: &Options, seed: u64) -> Result<Solution, Error> 
             &centres,
             opt.contiguity,
         )?;
-        let feasible = |s: &state::State| s.total_violation() <= 1e-12;
         debug(&format!(
-            "cycle {cycle}: bound {bound:.6e}, candidate violation {:.3e} objective {:.6e} vs {objective:.6e}",
+            "cycle {cycle}: candidate violation {:.3e} objective {:.6e}, best {:.6e}",
             next.total_violation(),
-            next.objective()
+            next.objective(),
+            best.objective()
         ));
-        if (feasible(&next) || !feasible(&st)) && next.objective() < objective * (1.0 - 1e-4) {
-            st = next;
-        } else {
+        if !feasible(&next) && feasible(&best) {
             break;
         }
+        let improved = !feasible(&best) || next.objective() < best.objective() * (1.0 - 1e-4);
+        st = next;
+        if improved {
+            best = st.clone();
+            stale = 0;
+        } else {
+            stale += 1;
+            if stale == 2 {
+                break;
+            }
+        }
     }
+    let mut st = best;
+    // The reported bound: a fully iterated dual at the final centres.
     let objective = st.objective();
-    let lp_bound = bound.is_finite().then_some(bound.min(objective));
+    let dual = bound::lagrangian(
+        norm,
+        &st.centres,
+        objective,
+        opt.bound_iterations,
+        Some(&prices),
+    );
+    let lp_bound = dual.bound.is_finite().then_some(dual.bound.min(objective));
     timings.push(("cycles_and_bound".to_string(), t.elapsed().as_secs_f64()));
     let contiguous_groups = st.contiguous_groups();
     Ok(Solution {

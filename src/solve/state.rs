@@ -84,6 +84,7 @@ pub fn centres_of(norm: &Norm, assign: &[u32], old: &[[f64; 2]]) -> Vec<[f64; 2]
         .collect()
 }
 
+#[derive(Clone)]
 pub struct State<'a> {
     pub norm: &'a Norm<'a>,
     pub assign: Vec<u32>,

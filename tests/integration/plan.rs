@@ -161,6 +161,9 @@ weight = "accounts"
     let summary = summary_without_timings(&out);
     assert_eq!(summary["units"]["kind"], "account");
     assert_eq!(summary["units"]["count"], 900);
+    // Small enough for the candidate-list LP (good_lp + Clarabel) to seed the search.
+    assert_eq!(summary["objective"]["lp_status"], "optimal (clarabel)");
+    assert!(summary["objective"]["lp_variables"].as_u64().unwrap() >= 900);
 }
 
 #[test]
