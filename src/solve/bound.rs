@@ -14,10 +14,22 @@ use super::Norm;
 /// meeting every band (a near-LP-optimal start for local search).
 pub struct Dual {
     pub bound: f64,
+    /// Each unit's nearest groups with their costs, nearest first (candidate lists).
+    pub near: Vec<Vec<(u32, f64)>>,
     /// Band prices (λ⁺ − λ⁻) at the best bound, groups × metrics.
     pub prices: Array2<f64>,
     pub assignment: Vec<u32>,
     pub violation: f64,
+}
+
+impl Dual {
+    /// The `l` nearest groups of every unit: the candidate lists at the dual's centres.
+    pub fn nearest(&self, l: usize) -> Vec<Vec<(u32, f64)>> {
+        self.near
+            .iter()
+            .map(|c| c[..l.min(c.len())].to_vec())
+            .collect()
+    }
 }
 
 /// Groups per unit scanned first in every dual iteration.
@@ -52,22 +64,36 @@ pub fn lagrangian(
             }
         });
     let near = NEAR.min(k);
+    // Sorted by distance (then group), so units of zero weight still list their nearest.
     let lists: Vec<(Vec<(u32, f64)>, f64)> = (0..n)
         .into_par_iter()
         .map(|u| {
-            let mut all: Vec<(f64, u32)> = (0..k).map(|g| (cost[(u, g)], g as u32)).collect();
+            let w = norm.p.weight[u];
+            let dist = |g: usize| {
+                if w > 0.0 {
+                    cost[(u, g)] / w
+                } else {
+                    norm.p.coordinates.site_distance(&norm.sites[u], &sites[g])
+                }
+            };
+            let mut all: Vec<(f64, u32)> = (0..k).map(|g| (dist(g), g as u32)).collect();
             let cmp = |a: &(f64, u32), b: &(f64, u32)| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1));
             if near < all.len() {
                 all.select_nth_unstable_by(near, cmp);
             }
             let tail = if near < all.len() {
-                all[near].0
+                w * all[near].0
             } else {
                 f64::INFINITY
             };
             all.truncate(near);
             all.sort_by(cmp);
-            (all.into_iter().map(|(c, g)| (g, c)).collect(), tail)
+            (
+                all.into_iter()
+                    .map(|(_, g)| (g, cost[(u, g as usize)]))
+                    .collect(),
+                tail,
+            )
         })
         .collect();
     if let Some(p) = warm {
@@ -191,6 +217,7 @@ pub fn lagrangian(
         FALLBACKS.swap(0, std::sync::atomic::Ordering::Relaxed)
     ));
     Dual {
+        near: lists.into_iter().map(|(l, _)| l).collect(),
         bound: best,
         prices: best_prices,
         assignment: best_assign.1,

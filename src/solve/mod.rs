@@ -293,7 +293,7 @@ fn solve_once(norm: &Norm, opt: &Options, seed: u64) -> Result<Solution, Error> 
         );
         prices = dual.prices.clone();
         let centres = st.centres.clone();
-        let cand = candidates::nearest(norm, &centres, opt.candidates);
+        let cand = dual.nearest(opt.candidates);
         let priced = greedy::assign(norm, &greedy::priced(norm, &cand, &dual.prices));
         let next = best_of(
             norm,

@@ -24,9 +24,8 @@ pub fn kmeans_pp(norm: &Norm, seed: u64) -> Vec<[f64; 2]> {
     };
     let first = pick(&mut rng, &mass);
     let mut centres = vec![p.coords[first]];
-    let mut d2: Vec<f64> = (0..n)
-        .map(|u| p.coordinates.distance(p.coords[u], p.coords[first]).powi(2))
-        .collect();
+    let dist = |a: usize, b: usize| p.coordinates.site_distance(&norm.sites[a], &norm.sites[b]);
+    let mut d2: Vec<f64> = (0..n).map(|u| dist(u, first).powi(2)).collect();
     let mut w = vec![0.0; n];
     while centres.len() < norm.k {
         for u in 0..n {
@@ -37,10 +36,9 @@ pub fn kmeans_pp(norm: &Norm, seed: u64) -> Vec<[f64; 2]> {
         } else {
             rng.random_range(0..n)
         };
-        let cp = p.coords[c];
-        centres.push(cp);
+        centres.push(p.coords[c]);
         for u in 0..n {
-            let d = p.coordinates.distance(p.coords[u], cp).powi(2);
+            let d = dist(u, c).powi(2);
             if d < d2[u] {
                 d2[u] = d;
             }
