@@ -177,3 +177,43 @@ fn unknown_owner_is_reported() {
         &["accounts.csv:3:4", "R9"],
     );
 }
+
+#[test]
+fn coordinates_out_of_range_nan_and_infinity() {
+    let tmp = tempfile::tempdir().unwrap();
+    expect_input_error(
+        tmp.path(),
+        "account_id,lat,lon\nA,95,-70\nB,NaN,-71\nC,40,inf\n",
+        SCENARIO,
+        &[
+            "accounts.csv:2:2",
+            "outside -90..90",
+            "accounts.csv:3:2",
+            "'NaN'",
+            "accounts.csv:4:3",
+            "'inf'",
+        ],
+    );
+}
+
+#[test]
+fn empty_account_id() {
+    let tmp = tempfile::tempdir().unwrap();
+    expect_input_error(
+        tmp.path(),
+        "account_id,lat,lon\nA,40,-70\n,41,-71\n",
+        SCENARIO,
+        &["accounts.csv:3:1", "empty"],
+    );
+}
+
+#[test]
+fn zero_tolerance_names_scenario_position() {
+    let tmp = tempfile::tempdir().unwrap();
+    expect_input_error(
+        tmp.path(),
+        "account_id,lat,lon\nA,40,-70\nB,41,-71\n",
+        &format!("{SCENARIO}[[balance]]\nmetric = \"accounts\"\ntolerance = 0\n"),
+        &["s.toml:8:13", "tolerance"],
+    );
+}
