@@ -36,7 +36,6 @@ impl Dual {
 const NEAR: usize = 24;
 /// Lowest-priced groups per metric scanned for every unit.
 const CHEAP: usize = 8;
-pub static FALLBACKS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 pub fn lagrangian(
     norm: &Norm,
@@ -121,40 +120,47 @@ pub fn lagrangian(
         cheap.sort_unstable();
         cheap.dedup();
         // Each unit's cheapest priced group, in parallel, summed in unit order.
-        let picks: Vec<(u32, f64)> = (0..n)
-            .into_par_iter()
-            .map(|u| {
-                let row = norm.vn.row(u);
-                let priced =
-                    |g: usize, c: f64| c + (0..m).map(|j| price[(g, j)] * row[j]).sum::<f64>();
-                let (list, tail) = &lists[u];
-                let mut best = (0u32, f64::INFINITY);
-                for &(g, c) in list {
-                    let v = priced(g as usize, c);
-                    if v < best.1 || (v == best.1 && g < best.0) {
-                        best = (g, v);
+        // Flat row-major slices: these loops are the whole cost of an iteration.
+        let ps = price.as_slice().expect("prices are in standard layout");
+        let vs = norm.vn.as_slice().expect("metrics are in standard layout");
+        let cs = cost.as_slice().expect("costs are in standard layout");
+        let priced = |g: usize, u: usize, c: f64| {
+            let (p, row) = (&ps[g * m..(g + 1) * m], &vs[u * m..(u + 1) * m]);
+            let mut v = c;
+            for j in 0..m {
+                v += p[j] * row[j];
+            }
+            v
+        };
+        // Lexicographic (value, group) minimum, the same whatever the scan order.
+        let better = |v: f64, g: u32, best: (u32, f64)| v < best.1 || (v == best.1 && g < best.0);
+        let mut picks: Vec<(u32, f64)> = vec![(0, f64::INFINITY); n];
+        picks.par_iter_mut().enumerate().for_each(|(u, best)| {
+            let (list, tail) = &lists[u];
+            for &(g, c) in list {
+                let v = priced(g as usize, u, c);
+                if better(v, g, *best) {
+                    *best = (g, v);
+                }
+            }
+            let crow = &cs[u * k..(u + 1) * k];
+            for &g in &cheap {
+                let v = priced(g, u, crow[g]);
+                if better(v, g as u32, *best) {
+                    *best = (g as u32, v);
+                }
+            }
+            let row = &vs[u * m..(u + 1) * m];
+            let floor = tail + (0..m).map(|j| row[j] * pmin[j]).sum::<f64>();
+            if floor < best.1 {
+                for (g, &c) in crow.iter().enumerate() {
+                    let v = priced(g, u, c);
+                    if better(v, g as u32, *best) {
+                        *best = (g as u32, v);
                     }
                 }
-                for &g in &cheap {
-                    let v = priced(g, cost[(u, g)]);
-                    if v < best.1 || (v == best.1 && (g as u32) < best.0) {
-                        best = (g as u32, v);
-                    }
-                }
-                let floor = tail + (0..m).map(|j| row[j] * pmin[j]).sum::<f64>();
-                if floor < best.1 {
-                    FALLBACKS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    best = (0, f64::INFINITY);
-                    for g in 0..k {
-                        let v = priced(g, cost[(u, g)]);
-                        if v < best.1 {
-                            best = (g as u32, v);
-                        }
-                    }
-                }
-                best
-            })
-            .collect();
+            }
+        });
         let mut value: f64 = picks.iter().map(|p| p.1).sum();
         let mut loads = Array2::<f64>::zeros((k, m));
         for (u, &(g, _)) in picks.iter().enumerate() {
@@ -212,10 +218,6 @@ pub fn lagrangian(
         plus.zip_mut_with(&sp, |p, s| *p = (*p + step * s).max(0.0));
         minus.zip_mut_with(&sm, |p, s| *p = (*p + step * s).max(0.0));
     }
-    super::debug(&format!(
-        "dual: {} fallbacks over {iters} iterations of {n} units",
-        FALLBACKS.swap(0, std::sync::atomic::Ordering::Relaxed)
-    ));
     Dual {
         near: lists.into_iter().map(|(l, _)| l).collect(),
         bound: best,
