@@ -2,6 +2,7 @@
 
 use terraplan::generate::{US_ZIPS, generate, parse_zips};
 use terraplan::io::output::{OutFile, write_atomically};
+use terraplan::model::account::KNOWN_COLUMNS;
 use terraplan::{Error, InputError, error::Location};
 
 use super::GenerateArgs;
@@ -20,23 +21,8 @@ pub fn run(a: GenerateArgs) -> anyhow::Result<u8> {
     let (accounts, reps) = generate(&zips, a.accounts, a.reps, a.seed);
 
     let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record([
-        "account_id",
-        "name",
-        "lat",
-        "lon",
-        "postal_code",
-        "country",
-        "state",
-        "industry",
-        "employees",
-        "annual_revenue",
-        "propensity",
-        "owner_id",
-        "pipeline",
-        "late_stage",
-        "locked",
-    ])?;
+    // The known columns, in their documented order (planar x and y aside).
+    w.write_record(KNOWN_COLUMNS.iter().filter(|c| !matches!(**c, "x" | "y")))?;
     for x in &accounts {
         w.write_record([
             x.id.as_str(),

@@ -2,25 +2,7 @@
 
 use terraplan::check::check_dir;
 
-use crate::util::{bin, repo, summary_without_timings, write};
-
-const THREE_BANDS: &str = r#"
-[metrics]
-potential = "annual_revenue * propensity"
-workload = "1 + ln1p(employees) / 4"
-
-[[balance]]
-metric = "accounts"
-tolerance = 0.05
-
-[[balance]]
-metric = "potential"
-tolerance = 0.05
-
-[[balance]]
-metric = "workload"
-tolerance = 0.05
-"#;
+use crate::util::{bin, generate, plan, repo, summary_without_timings, write};
 
 fn assert_checked_within_bands(out: &std::path::Path, accounts: usize, territories: usize) {
     let report = check_dir(out).expect("plan readable");
@@ -67,28 +49,8 @@ fn bundled_sample_plans_inside_every_band() {
 #[test]
 fn generated_inputs_plan_and_check() {
     let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("gen");
-    bin()
-        .args([
-            "generate",
-            "--accounts",
-            "3000",
-            "--reps",
-            "25",
-            "--seed",
-            "5",
-            "--out",
-        ])
-        .arg(&data)
-        .assert()
-        .success();
-    let out = tmp.path().join("out");
-    bin()
-        .args(["plan", "--quiet", "--out"])
-        .arg(&out)
-        .arg(data.join("scenario.toml"))
-        .assert()
-        .success();
+    let scenario = generate(tmp.path(), 3000, 25, 5);
+    let out = plan(tmp.path(), "out", &scenario, &[]);
     assert_checked_within_bands(&out, 3000, 25);
 }
 
@@ -96,28 +58,8 @@ fn generated_inputs_plan_and_check() {
 #[test]
 fn generated_100k_accounts_into_200_territories() {
     let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("gen");
-    bin()
-        .args([
-            "generate",
-            "--accounts",
-            "100000",
-            "--reps",
-            "200",
-            "--seed",
-            "7",
-            "--out",
-        ])
-        .arg(&data)
-        .assert()
-        .success();
-    let out = tmp.path().join("out");
-    bin()
-        .args(["plan", "--quiet", "--out"])
-        .arg(&out)
-        .arg(data.join("scenario.toml"))
-        .assert()
-        .success();
+    let scenario = generate(tmp.path(), 100000, 200, 7);
+    let out = plan(tmp.path(), "out", &scenario, &[]);
     assert_checked_within_bands(&out, 100_000, 200);
 }
 
@@ -169,32 +111,11 @@ weight = "accounts"
 #[test]
 fn same_seed_gives_identical_files_on_one_and_two_threads() {
     let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("gen");
-    bin()
-        .args([
-            "generate",
-            "--accounts",
-            "2000",
-            "--reps",
-            "12",
-            "--seed",
-            "9",
-            "--out",
-        ])
-        .arg(&data)
-        .assert()
-        .success();
-    let mut outs = Vec::new();
-    for threads in ["1", "2"] {
-        let out = tmp.path().join(format!("out{threads}"));
-        bin()
-            .args(["plan", "--quiet", "--threads", threads, "--out"])
-            .arg(&out)
-            .arg(data.join("scenario.toml"))
-            .assert()
-            .success();
-        outs.push(out);
-    }
+    let scenario = generate(tmp.path(), 2000, 12, 9);
+    let outs: Vec<_> = ["1", "2"]
+        .iter()
+        .map(|t| plan(tmp.path(), &format!("out{t}"), &scenario, &["--threads", t]))
+        .collect();
     for f in ["assignments.csv", "territories.csv"] {
         let a = std::fs::read(outs[0].join(f)).unwrap();
         let b = std::fs::read(outs[1].join(f)).unwrap();
@@ -263,28 +184,8 @@ fn infeasible_bands_exit_1_naming_the_band() {
 #[test]
 fn check_detects_a_tampered_plan() {
     let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("gen");
-    bin()
-        .args([
-            "generate",
-            "--accounts",
-            "1500",
-            "--reps",
-            "10",
-            "--seed",
-            "2",
-            "--out",
-        ])
-        .arg(&data)
-        .assert()
-        .success();
-    let out = tmp.path().join("out");
-    bin()
-        .args(["plan", "--quiet", "--out"])
-        .arg(&out)
-        .arg(data.join("scenario.toml"))
-        .assert()
-        .success();
+    let scenario = generate(tmp.path(), 1500, 10, 2);
+    let out = plan(tmp.path(), "out", &scenario, &[]);
     bin().arg("check").arg(&out).assert().success();
     // Drop one account and duplicate another: the checker must name both problems.
     let text = std::fs::read_to_string(out.join("assignments.csv")).unwrap();
@@ -300,12 +201,4 @@ fn check_detects_a_tampered_plan() {
         .code(1)
         .stderr(predicates::str::contains("more than once"))
         .stderr(predicates::str::contains("not assigned"));
-}
-
-#[test]
-fn three_band_text_is_valid_toml() {
-    // Guards the shared snippet used above.
-    let text = format!("name = \"x\"\n[input]\naccounts = \"a.csv\"\n{THREE_BANDS}");
-    let s = terraplan::io::scenario::parse_scenario(std::path::Path::new("s.toml"), &text).unwrap();
-    assert_eq!(s.balance.len(), 3);
 }

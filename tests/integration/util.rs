@@ -24,3 +24,35 @@ pub fn summary_without_timings(dir: &Path) -> serde_json::Value {
     v.as_object_mut().expect("object").remove("timings");
     v
 }
+
+/// `terraplan generate` into `dir/gen`; returns the generated scenario's path.
+pub fn generate(dir: &Path, accounts: usize, reps: usize, seed: u64) -> PathBuf {
+    let data = dir.join("gen");
+    bin()
+        .args([
+            "generate",
+            "--accounts",
+            &accounts.to_string(),
+            "--reps",
+            &reps.to_string(),
+        ])
+        .args(["--seed", &seed.to_string(), "--out"])
+        .arg(&data)
+        .assert()
+        .success();
+    data.join("scenario.toml")
+}
+
+/// `terraplan plan SCENARIO --out dir/NAME` with extra arguments; must succeed.
+pub fn plan(dir: &Path, name: &str, scenario: &Path, extra: &[&str]) -> PathBuf {
+    let out = dir.join(name);
+    bin()
+        .args(["plan", "--quiet"])
+        .args(extra)
+        .arg("--out")
+        .arg(&out)
+        .arg(scenario)
+        .assert()
+        .success();
+    out
+}
