@@ -3,4 +3,5 @@
 
 mod bad_input;
 mod plan;
+mod properties;
 mod util;

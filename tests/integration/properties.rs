@@ -1,0 +1,85 @@
+//! Property tests: random planar instances are planned through the library and written to
+//! disk; the independent checker then judges the files. Either the plan holds (every account
+//! exactly once, every band met) or planning fails with exit code 1 naming a band.
+//! Both happen: about 2% of cases are infeasible, typically by integrality (97 accounts into
+//! 6 territories at ±5% allows exactly 16 each). PROPTEST_CASES overrides the 2,000 cases.
+
+use std::path::Path;
+
+use proptest::prelude::*;
+use terraplan::check::check_dir;
+use terraplan::io::{output, read_accounts, read_scenario};
+use terraplan::{Error, planner};
+
+#[derive(Debug, Clone)]
+struct Instance {
+    territories: usize,
+    tolerance: f64,
+    by_postal_code: bool,
+    /// (x, y, score, postal group) per account.
+    accounts: Vec<(f64, f64, u32, u32)>,
+}
+
+fn instance() -> impl Strategy<Value = Instance> {
+    (2usize..7, 0.05f64..0.3, any::<bool>(), 30usize..160).prop_flat_map(|(k, tol, postal, n)| {
+        prop::collection::vec((0.0f64..100.0, 0.0f64..100.0, 0u32..10, 0u32..40), n).prop_map(
+            move |accounts| Instance {
+                territories: k,
+                tolerance: tol,
+                by_postal_code: postal,
+                accounts,
+            },
+        )
+    })
+}
+
+fn write_instance(dir: &Path, inst: &Instance) {
+    let mut csv = String::from("account_id,x,y,score,postal_code\n");
+    for (i, (x, y, s, p)) in inst.accounts.iter().enumerate() {
+        csv.push_str(&format!("A{i},{x},{y},{s},Z{p:02}\n"));
+    }
+    std::fs::write(dir.join("accounts.csv"), csv).unwrap();
+    let unit = if inst.by_postal_code {
+        "postal_code"
+    } else {
+        "account"
+    };
+    let scenario = format!(
+        "name = \"prop\"\nseed = 3\n[input]\naccounts = \"accounts.csv\"\ncoordinates = \"xy\"\nunit = \"{unit}\"\n\
+         [plan]\nterritories = {}\n[[balance]]\nmetric = \"accounts\"\ntolerance = {}\n\
+         [[balance]]\nmetric = \"score\"\ntolerance = {}\n[objective]\nweight = \"accounts\"\n",
+        inst.territories, inst.tolerance, inst.tolerance
+    );
+    std::fs::write(dir.join("s.toml"), scenario).unwrap();
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(
+        std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(2000)
+    ))]
+
+    #[test]
+    fn plans_hold_or_name_the_binding_band(inst in instance()) {
+        let tmp = tempfile::tempdir().unwrap();
+        write_instance(tmp.path(), &inst);
+        let scenario = read_scenario(&tmp.path().join("s.toml")).unwrap();
+        let accounts = read_accounts(&scenario.accounts_path, scenario.coordinates).unwrap();
+        match planner::plan(&scenario, &accounts, None) {
+            Ok(plan) => {
+                let out = tmp.path().join("out");
+                output::write_atomically(&out, &output::plan_files(&plan, &accounts).unwrap()).unwrap();
+                let report = check_dir(&out).unwrap();
+                prop_assert!(report.ok(), "checker: {:?}", report.failures);
+                prop_assert_eq!(report.accounts, inst.accounts.len());
+                prop_assert_eq!(report.territories, inst.territories);
+            }
+            Err(e @ Error::Infeasible(_)) => {
+                prop_assert_eq!(e.exit_code(), 1);
+                let msg = e.to_string();
+                prop_assert!(msg.contains("accounts") || msg.contains("score"), "{msg}");
+                prop_assert!(msg.contains("band"), "{msg}");
+            }
+            Err(other) => prop_assert!(false, "unexpected error: {other}"),
+        }
+    }
+}
