@@ -168,3 +168,53 @@ pub fn write_atomically(dir: &Path, files: &[OutFile]) -> Result<(), Error> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(name: &str, text: &str) -> OutFile {
+        OutFile {
+            name: name.into(),
+            bytes: text.as_bytes().to_vec(),
+        }
+    }
+
+    #[test]
+    fn failed_write_leaves_previous_output_and_no_temporary_folder() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("plan");
+        write_atomically(&dir, &[file("a.csv", "old")]).unwrap();
+        // The second file cannot be written: its parent would have to be the file a.csv.
+        let err = write_atomically(&dir, &[file("a.csv", "new"), file("a.csv/b.csv", "x")]);
+        assert!(err.is_err());
+        assert_eq!(fs::read_to_string(dir.join("a.csv")).unwrap(), "old");
+        let leftovers: Vec<_> = fs::read_dir(tmp.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(leftovers, vec![std::ffi::OsString::from("plan")]);
+    }
+
+    #[test]
+    fn successful_write_replaces_the_whole_folder() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("plan");
+        write_atomically(&dir, &[file("a.csv", "old"), file("stale.csv", "x")]).unwrap();
+        write_atomically(&dir, &[file("a.csv", "new")]).unwrap();
+        assert_eq!(fs::read_to_string(dir.join("a.csv")).unwrap(), "new");
+        assert!(
+            !dir.join("stale.csv").exists(),
+            "no file of the old plan survives"
+        );
+    }
+
+    #[test]
+    fn formula_cells_are_neutralised_but_numbers_kept() {
+        assert_eq!(safe_cell("=HYPERLINK(1)"), "'=HYPERLINK(1)");
+        assert_eq!(safe_cell("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(safe_cell("+cmd"), "'+cmd");
+        assert_eq!(safe_cell("-12.5"), "-12.5");
+        assert_eq!(safe_cell("R0001"), "R0001");
+    }
+}

@@ -217,3 +217,50 @@ fn zero_tolerance_names_scenario_position() {
         &["s.toml:8:13", "tolerance"],
     );
 }
+
+#[test]
+fn hostile_names_survive_into_csv_and_the_checker_agrees() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let long = "x".repeat(5000);
+    let ids = [
+        "=HYPERLINK(\"http://evil\")".to_string(),
+        "+1+1".into(),
+        "@SUM(A1)".into(),
+        "-2".into(),
+        "a\"b,c".into(),
+        "<script>&amp;".into(),
+        "東京支店".into(),
+        "line\nbreak".into(),
+        long,
+    ];
+    let mut csv = String::from("account_id,name,x,y\n");
+    for (i, id) in ids.iter().enumerate() {
+        let quoted = format!("\"{}\"", id.replace('"', "\"\""));
+        csv.push_str(&format!("{quoted},{quoted},{},{}\n", i % 3, i / 3));
+    }
+    write(dir, "accounts.csv", &csv);
+    let s = write(
+        dir,
+        "s.toml",
+        "name = \"hostile\"\n[input]\naccounts = \"accounts.csv\"\ncoordinates = \"xy\"\nunit = \"account\"\n[plan]\nterritories = 3\n[[balance]]\nmetric = \"accounts\"\ntolerance = 0.5\n[objective]\nweight = \"accounts\"\n",
+    );
+    bin()
+        .args(["plan", "--quiet", "--out"])
+        .arg(dir.join("out"))
+        .arg(&s)
+        .assert()
+        .success();
+    bin().arg("check").arg(dir.join("out")).assert().success();
+    let mut r = csv::Reader::from_path(dir.join("out/assignments.csv")).unwrap();
+    let written: Vec<String> = r.records().map(|x| x.unwrap()[0].to_string()).collect();
+    assert_eq!(written.len(), ids.len());
+    assert!(
+        written.contains(&"'=HYPERLINK(\"http://evil\")".to_string()),
+        "formula guarded"
+    );
+    assert!(written.contains(&"-2".to_string()), "numbers untouched");
+    assert!(
+        written.contains(&"line\nbreak".to_string()) && written.contains(&"東京支店".to_string())
+    );
+}
