@@ -123,7 +123,6 @@ fn solve_with(
     let t = std::time::Instant::now();
     let solution = model.solve().map_err(|e| e.to_string())?;
     super::debug(&format!("lp solve L={l} vars={count}: {:?}", t.elapsed()));
-    let _ = scale;
     let mut binding = Vec::new();
     let mut total_slack = 0.0;
     for g in 0..norm.k {

@@ -210,15 +210,17 @@ fn solve_once(norm: &Norm, opt: &Options, seed: u64) -> Result<Solution, Error> 
 
     let mut fractional_units = 0;
     let mut lp_variables = 0;
-    let mut lp_status = format!(
-        "not run ({} variables over the auto limit of {LP_AUTO_MAX_VARIABLES})",
-        norm.p.coords.len() * opt.candidates.min(norm.k)
-    );
     let lp_size = norm.p.coords.len() * opt.candidates.min(norm.k);
     let run_lp = match opt.lp {
         LpMode::Always => true,
         LpMode::Never => false,
         LpMode::Auto => lp_size <= LP_AUTO_MAX_VARIABLES,
+    };
+    let mut lp_status = match opt.lp {
+        LpMode::Never => "not run (plan.lp = \"never\")".to_string(),
+        _ => {
+            format!("not run ({lp_size} variables over the auto limit of {LP_AUTO_MAX_VARIABLES})")
+        }
     };
     let mut starts = vec![assign];
     if run_lp {
