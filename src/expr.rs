@@ -47,6 +47,8 @@ impl Func {
     }
 }
 
+pub const MAX_FORMULA_CHARS: usize = 1000;
+
 /// A parse error with the 1-based character position inside the formula.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("at character {position} of the formula: {message}")]
@@ -57,6 +59,13 @@ pub struct ExprError {
 
 impl Expr {
     pub fn parse(text: &str) -> Result<Expr, ExprError> {
+        // The parser recurses per parenthesis; a bound keeps hostile input off the stack.
+        if text.chars().count() > MAX_FORMULA_CHARS {
+            return Err(ExprError {
+                position: MAX_FORMULA_CHARS + 1,
+                message: format!("a formula may have at most {MAX_FORMULA_CHARS} characters"),
+            });
+        }
         let mut p = Parser {
             chars: text.chars().collect(),
             pos: 0,
@@ -309,5 +318,14 @@ mod tests {
         let e = Expr::parse("foo(a)").unwrap_err();
         assert!(e.message.contains("unknown function"));
         assert!(Expr::parse("a b").is_err());
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_not_overflowed() {
+        let deep = format!("{}1{}", "(".repeat(100_000), ")".repeat(100_000));
+        let e = Expr::parse(&deep).unwrap_err();
+        assert!(e.message.contains("at most"), "{}", e.message);
+        let ok = format!("{}1{}", "(".repeat(400), ")".repeat(400));
+        assert_eq!(Expr::parse(&ok).unwrap(), Expr::Num(1.0));
     }
 }
