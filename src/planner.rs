@@ -8,7 +8,9 @@ use ndarray::Array2;
 use crate::error::{Error, InputError};
 use crate::geometry::{Coordinates, weighted_centre};
 use crate::metrics::{self, AccountMetrics};
-use crate::model::plan::{Inputs, MetricSummary, ObjectiveSummary, Summary, UnitSummary};
+use crate::model::plan::{
+    Compactness, Inputs, MetricSummary, ObjectiveSummary, Summary, UnitSummary,
+};
 use crate::model::scenario::LpSetting;
 use crate::model::scenario::UnitKind;
 use crate::model::{Accounts, Plan, Reps, Scenario, Territory};
@@ -202,6 +204,13 @@ pub fn plan(scenario: &Scenario, accounts: &Accounts, reps: Option<&Reps>) -> Re
             fractional_units_rounded: solution.fractional_units,
         },
         contiguous_territories: solution.contiguous_groups,
+        compactness: compactness(
+            accounts,
+            &account_territory,
+            &territories,
+            scenario.coordinates,
+            solution.contiguous_groups,
+        ),
         moved_accounts,
         warnings,
         timings,
@@ -307,6 +316,32 @@ pub fn weighted_distance(
             weight[i] * coordinates.distance(accounts.pos[i], territories[t as usize].centre)
         })
         .sum()
+}
+
+fn compactness(
+    accounts: &Accounts,
+    account_territory: &[u32],
+    territories: &[Territory],
+    coordinates: Coordinates,
+    contiguous: usize,
+) -> Compactness {
+    let k = territories.len();
+    let mut sum = vec![0.0; k];
+    let mut max_distance: f64 = 0.0;
+    for (i, &t) in account_territory.iter().enumerate() {
+        let d = coordinates.distance(accounts.pos[i], territories[t as usize].centre);
+        sum[t as usize] += d;
+        max_distance = max_distance.max(d);
+    }
+    let means: Vec<f64> = (0..k)
+        .map(|t| sum[t] / territories[t].accounts.max(1) as f64)
+        .collect();
+    Compactness {
+        mean_distance: means.iter().sum::<f64>() / k.max(1) as f64,
+        worst_territory_mean_distance: means.iter().cloned().fold(0.0, f64::max),
+        max_distance,
+        contiguous_share: contiguous as f64 / k.max(1) as f64,
+    }
 }
 
 /// A plan outside a band is not a plan: exit 1 naming the worst bands.

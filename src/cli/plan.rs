@@ -64,9 +64,18 @@ pub fn run(a: PlanArgs) -> anyhow::Result<u8> {
             o.lp_bound.map_or("n/a".into(), |b| format!("{b:.4e}"))
         );
         println!(
-            "  contiguous territories {}/{}; checker: every account once, every band met",
-            s.contiguous_territories, s.territories
+            "  contiguous territories {}/{}; mean distance to centre {:.1}{unit}, worst territory {:.1}{unit}",
+            s.contiguous_territories,
+            s.territories,
+            s.compactness.mean_distance,
+            s.compactness.worst_territory_mean_distance,
+            unit = if scenario.coordinates == terraplan::geometry::Coordinates::Latlon {
+                " km"
+            } else {
+                ""
+            }
         );
+        println!("  checker: every account exactly once, every band met");
         for w in &s.warnings {
             println!("  warning: {w}");
         }

@@ -51,6 +51,19 @@ pub struct UnitSummary {
     pub adjacency_edges: usize,
 }
 
+/// Shape of the territories, in km (lat/lon) or planar units (xy).
+#[derive(Debug, Clone, Serialize)]
+pub struct Compactness {
+    /// Mean over territories of the mean account distance to the territory centre.
+    pub mean_distance: f64,
+    /// Largest mean account distance of any territory.
+    pub worst_territory_mean_distance: f64,
+    /// Farthest any account sits from its territory's centre.
+    pub max_distance: f64,
+    /// Territories connected on the unit adjacency graph, as a share.
+    pub contiguous_share: f64,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Inputs {
     pub scenario: String,
@@ -70,6 +83,7 @@ pub struct Summary {
     pub metrics: Vec<MetricSummary>,
     pub objective: ObjectiveSummary,
     pub contiguous_territories: usize,
+    pub compactness: Compactness,
     pub moved_accounts: Option<usize>,
     pub warnings: Vec<String>,
     /// Seconds per phase. Left out of determinism comparisons.

@@ -28,6 +28,13 @@ fn assert_checked_within_bands(out: &std::path::Path, accounts: usize, territori
         "bound {bound} above objective {wd}"
     );
     assert!(gap >= 0.0, "gap {gap}");
+    let c = &summary["compactness"];
+    let (mean, worst, max) = (
+        c["mean_distance"].as_f64().unwrap(),
+        c["worst_territory_mean_distance"].as_f64().unwrap(),
+        c["max_distance"].as_f64().unwrap(),
+    );
+    assert!(0.0 < mean && mean <= worst && worst <= max, "{c}");
 }
 
 #[test]
