@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use crate::util::{bin, write};
+use crate::util::{bin, plan, write};
 
 const SCENARIO: &str =
     "name = \"bad\"\n[input]\naccounts = \"accounts.csv\"\n[plan]\nterritories = 2\n";
@@ -155,12 +155,7 @@ fn bom_crlf_and_quoted_fields_are_accepted() {
         "s.toml",
         "name = \"ok\"\n[input]\naccounts = \"accounts.csv\"\ncoordinates = \"xy\"\nunit = \"account\"\n[plan]\nterritories = 2\n[objective]\nweight = \"accounts\"\n",
     );
-    bin()
-        .args(["plan", "--quiet", "--out"])
-        .arg(dir.join("out"))
-        .arg(&s)
-        .assert()
-        .success();
+    plan(dir, "out", &s, &[]);
     let text = std::fs::read_to_string(dir.join("out/assignments.csv")).unwrap();
     assert_eq!(text.lines().count(), 21);
 }
@@ -245,12 +240,7 @@ fn hostile_names_survive_into_csv_and_the_checker_agrees() {
         "s.toml",
         "name = \"hostile\"\n[input]\naccounts = \"accounts.csv\"\ncoordinates = \"xy\"\nunit = \"account\"\n[plan]\nterritories = 3\n[[balance]]\nmetric = \"accounts\"\ntolerance = 0.5\n[objective]\nweight = \"accounts\"\n",
     );
-    bin()
-        .args(["plan", "--quiet", "--out"])
-        .arg(dir.join("out"))
-        .arg(&s)
-        .assert()
-        .success();
+    plan(dir, "out", &s, &[]);
     bin().arg("check").arg(dir.join("out")).assert().success();
     let mut r = csv::Reader::from_path(dir.join("out/assignments.csv")).unwrap();
     let written: Vec<String> = r.records().map(|x| x.unwrap()[0].to_string()).collect();

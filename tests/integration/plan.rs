@@ -102,13 +102,7 @@ tolerance = 0.05
 weight = "accounts"
 "#,
     );
-    let out = tmp.path().join("out");
-    bin()
-        .args(["plan", "--quiet", "--out"])
-        .arg(&out)
-        .arg(&scenario)
-        .assert()
-        .success();
+    let out = plan(tmp.path(), "out", &scenario, &[]);
     assert_checked_within_bands(&out, 900, 9);
     let summary = summary_without_timings(&out);
     assert_eq!(summary["units"]["kind"], "account");
