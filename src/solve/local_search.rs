@@ -5,9 +5,8 @@
 
 use rayon::prelude::*;
 
-use super::state::{State, band_violation};
+use super::state::{BAND_EPS as EPS, State, band_violation};
 
-const EPS: f64 = 1e-12;
 const MAX_PASSES: usize = 400;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -23,7 +22,7 @@ pub fn run(st: &mut State, contiguity: bool) {
         for _ in 0..4 {
             reattach_fragments(st);
             repair(st, true);
-            if st.total_violation() <= EPS {
+            if st.meets_bands() {
                 break;
             }
             repair(st, false);
@@ -48,7 +47,7 @@ fn violated_groups(st: &State) -> Vec<bool> {
 
 fn repair(st: &mut State, contiguity: bool) {
     for _ in 0..MAX_PASSES {
-        if st.total_violation() <= EPS {
+        if st.meets_bands() {
             return;
         }
         let mut active = violated_groups(st);

@@ -3,10 +3,12 @@
 //! and contiguity on the unit adjacency graph. No I/O; deterministic for a given seed
 //! whatever the thread count (parallel work is collected in unit order).
 //!
-//! Pipeline: seed centres (k-means++) → location–allocation rounds with a price-coordinated
-//! assignment → LP on sparse candidate lists at the final centres (good_lp) → rounding of
-//! the split units → local search (contiguity repair, band repair, improvement) → LP bound
-//! at the final centres and the gap.
+//! Pipeline: seed centres (k-means++) → location–allocation rounds with a regret-ordered
+//! capacitated assignment → Lagrangian dual of the fixed-centre LP (prices, bound) and, on
+//! small problems, the candidate-list LP itself (good_lp) → local search from the priced,
+//! LP-rounded and greedy starts (contiguity repair, band repair, improvement) →
+//! location–allocation cycles on warm-started duals → the dual at the final centres is the
+//! reported lower bound.
 
 mod bound;
 mod candidates;
@@ -254,7 +256,7 @@ fn solve_once(norm: &Norm, opt: &Options, seed: u64) -> Result<Solution, Error> 
         .unwrap_or(f64::INFINITY);
     let dual = bound::lagrangian(norm, &centres, greedy_cost, opt.bound_iterations, None);
     let mut prices = dual.prices.clone();
-    let cand = candidates::nearest(norm, &centres, opt.candidates);
+    let cand = dual.nearest(opt.candidates);
     starts.insert(0, dual.assignment);
     starts.insert(
         0,
@@ -282,7 +284,6 @@ fn solve_once(norm: &Norm, opt: &Options, seed: u64) -> Result<Solution, Error> 
     // priced start repaired again. The search walks on from every plan that meets the bands
     // and keeps the shortest; two cycles without a better plan end it.
     let t = Instant::now();
-    let feasible = |s: &state::State| s.total_violation() <= 1e-12;
     let mut best = st.clone();
     let mut stale = 0;
     for cycle in 0..opt.dual_cycles {
@@ -306,19 +307,16 @@ fn solve_once(norm: &Norm, opt: &Options, seed: u64) -> Result<Solution, Error> 
             opt.contiguity,
         )?;
         debug(&format!(
-            "cycle {cycle}: dual {dual_time:?}, search {:?}",
-            td.elapsed() - dual_time
-        ));
-        debug(&format!(
-            "cycle {cycle}: candidate violation {:.3e} objective {:.6e}, best {:.6e}",
+            "cycle {cycle}: dual {dual_time:?}, search {:?}; candidate violation {:.3e} objective {:.6e}, best {:.6e}",
+            td.elapsed() - dual_time,
             next.total_violation(),
             next.objective(),
             best.objective()
         ));
-        if !feasible(&next) && feasible(&best) {
+        if !next.meets_bands() && best.meets_bands() {
             break;
         }
-        let improved = !feasible(&best) || next.objective() < best.objective() * (1.0 - 1e-4);
+        let improved = !best.meets_bands() || next.objective() < best.objective() * (1.0 - 1e-4);
         st = next;
         if improved {
             best = st.clone();
@@ -369,26 +367,15 @@ fn best_of<'a>(
     for start in starts {
         let mut st = state::State::new(norm, start, centres.to_vec());
         local_search::run(&mut st, contiguity);
-        let key = (
-            st.total_violation() > 1e-12,
-            st.total_violation(),
-            st.objective(),
-        );
+        let key = st.rank();
         debug(&format!(
             "  start: violation {:.3e} objective {:.6e}",
             key.1, key.2
         ));
-        let better = best.as_ref().is_none_or(|b| {
-            key < (
-                b.total_violation() > 1e-12,
-                b.total_violation(),
-                b.objective(),
-            )
-        });
-        if better {
+        if best.as_ref().is_none_or(|b| key < b.rank()) {
             best = Some(st);
         }
-        if best.as_ref().is_some_and(|b| b.total_violation() <= 1e-12) {
+        if best.as_ref().is_some_and(|b| b.meets_bands()) {
             break;
         }
     }

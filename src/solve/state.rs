@@ -14,6 +14,10 @@ pub struct Bands {
     pub hi: Array2<f64>,
 }
 
+/// Total band violation (in shares of the target) below which every band counts as met:
+/// floating-point sums, not tolerance.
+pub const BAND_EPS: f64 = 1e-12;
+
 #[inline]
 pub fn band_violation(x: f64, lo: f64, hi: f64) -> f64 {
     if x > hi {
@@ -137,6 +141,16 @@ impl<'a> State<'a> {
 
     pub fn total_violation(&self) -> f64 {
         (0..self.norm.k).map(|g| self.group_violation(g)).sum()
+    }
+
+    pub fn meets_bands(&self) -> bool {
+        self.total_violation() <= BAND_EPS
+    }
+
+    /// Order of preference between plans: bands met first, then less violation, then shorter.
+    pub fn rank(&self) -> (bool, f64, f64) {
+        let v = self.total_violation();
+        (v > BAND_EPS, v, self.objective())
     }
 
     pub fn objective(&self) -> f64 {
