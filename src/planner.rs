@@ -140,12 +140,13 @@ pub fn plan(scenario: &Scenario, accounts: &Accounts, reps: Option<&Reps>) -> Re
         })
         .collect();
 
-    let weighted_distance = weighted_distance(
+    let (weighted_distance, compactness) = distances(
         accounts,
         &am.weight,
         &account_territory,
         &territories,
         scenario.coordinates,
+        solution.contiguous_groups,
     );
     let moved_accounts = accounts.has_column("owner_id").then(|| {
         (0..accounts.len())
@@ -204,13 +205,7 @@ pub fn plan(scenario: &Scenario, accounts: &Accounts, reps: Option<&Reps>) -> Re
             fractional_units_rounded: solution.fractional_units,
         },
         contiguous_territories: solution.contiguous_groups,
-        compactness: compactness(
-            accounts,
-            &account_territory,
-            &territories,
-            scenario.coordinates,
-            solution.contiguous_groups,
-        ),
+        compactness,
         moved_accounts,
         warnings,
         timings,
@@ -301,47 +296,36 @@ fn match_reps(
         .collect()
 }
 
-/// Σ weight × distance of every account to its territory's weighted centre.
-pub fn weighted_distance(
+/// One pass over the accounts: Σ weight × distance to the territory's weighted centre
+/// (the objective as reported), and the compactness figures from the same distances.
+fn distances(
     accounts: &Accounts,
     weight: &[f64],
     account_territory: &[u32],
     territories: &[Territory],
     coordinates: Coordinates,
-) -> f64 {
-    account_territory
-        .iter()
-        .enumerate()
-        .map(|(i, &t)| {
-            weight[i] * coordinates.distance(accounts.pos[i], territories[t as usize].centre)
-        })
-        .sum()
-}
-
-fn compactness(
-    accounts: &Accounts,
-    account_territory: &[u32],
-    territories: &[Territory],
-    coordinates: Coordinates,
     contiguous: usize,
-) -> Compactness {
+) -> (f64, Compactness) {
     let k = territories.len();
+    let mut weighted = 0.0;
     let mut sum = vec![0.0; k];
     let mut max_distance: f64 = 0.0;
     for (i, &t) in account_territory.iter().enumerate() {
         let d = coordinates.distance(accounts.pos[i], territories[t as usize].centre);
+        weighted += weight[i] * d;
         sum[t as usize] += d;
         max_distance = max_distance.max(d);
     }
     let means: Vec<f64> = (0..k)
         .map(|t| sum[t] / territories[t].accounts.max(1) as f64)
         .collect();
-    Compactness {
+    let compactness = Compactness {
         mean_distance: means.iter().sum::<f64>() / k.max(1) as f64,
         worst_territory_mean_distance: means.iter().cloned().fold(0.0, f64::max),
         max_distance,
         contiguous_share: contiguous as f64 / k.max(1) as f64,
-    }
+    };
+    (weighted, compactness)
 }
 
 /// A plan outside a band is not a plan: exit 1 naming the worst bands.

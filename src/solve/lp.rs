@@ -1,7 +1,8 @@
 //! The balanced assignment LP at fixed centres, on sparse candidate lists (good_lp):
 //! minimise Σ cost·x subject to Σ_g x_ug = 1 per unit and lo ≤ Σ_u v_um x_ug ≤ hi per
-//! group and metric. Its optimum is a lower bound on any plan with these centres; a
-//! vertex-like solution splits only a few units, which are rounded to their largest share.
+//! group and metric, bands elastic. Restricted to candidate lists it is no lower bound (the
+//! reported bound is the Lagrangian dual in `bound.rs`); it is a start for local search:
+//! each unit goes to its largest share of Clarabel's interior-point solution.
 
 use good_lp::{Expression, ProblemVariables, Solution, SolverModel, Variable, clarabel, variable};
 
@@ -9,9 +10,6 @@ use super::Norm;
 use super::candidates::nearest;
 
 pub struct LpResult {
-    /// Σ cost·x (the assignment cost, without slack penalties).
-    #[allow(dead_code)] // candidate-restricted; the reported bound is the Lagrangian one
-    pub objective: f64,
     /// Σ band slack in normalised units: 0 when every band can be met.
     #[allow(dead_code)] // read by the infeasibility report (hierarchy issue)
     pub slack: f64,
@@ -23,37 +21,18 @@ pub struct LpResult {
     pub variables: usize,
 }
 
-/// Solves at `centres` on the `l` nearest groups per unit.
-/// `incumbent`, when given, is added to every unit's list so that plan is LP-feasible.
+/// Interior-point slacks are never exactly zero: below this (a ten-thousandth of a target) a band is met.
+const SLACK_EPS: f64 = 1e-4;
+
+/// Solves at `centres` on the `l` nearest groups per unit. No widening: slack left at these
+/// centres is what local search repairs, and a wider LP costs far more than it saves.
 pub fn solve_fixed_centres(
     norm: &Norm,
     centres: &[[f64; 2]],
     l: usize,
-    incumbent: Option<&[u32]>,
 ) -> Result<LpResult, String> {
-    // No widening: slack left at these centres is what local search repairs, and a
-    // wider LP costs far more than it saves.
-    solve_with(norm, centres, l.min(norm.k), incumbent)
-}
-
-/// Interior-point slacks are never exactly zero: below this (a ten-thousandth of a target) a band is met.
-const SLACK_EPS: f64 = 1e-4;
-
-fn solve_with(
-    norm: &Norm,
-    centres: &[[f64; 2]],
-    l: usize,
-    incumbent: Option<&[u32]>,
-) -> Result<LpResult, String> {
-    let mut cand = nearest(norm, centres, l);
-    if let Some(inc) = incumbent {
-        for (u, c) in cand.iter_mut().enumerate() {
-            let g = inc[u];
-            if !c.iter().any(|x| x.0 == g) {
-                c.push((g, norm.cost(u, centres[g as usize])));
-            }
-        }
-    }
+    let l = l.min(norm.k);
+    let cand = nearest(norm, centres, l);
     let n = cand.len();
     // Costs scaled to mean 1 keep the interior-point method well conditioned.
     let total: f64 = cand.iter().flat_map(|c| c.iter().map(|x| x.1)).sum();
@@ -139,14 +118,12 @@ fn solve_with(
         }
     }
 
-    let mut objective = 0.0;
     let mut rounded = vec![0u32; n];
     let mut fractional_units = 0;
     for u in 0..n {
         let mut best = (f64::NEG_INFINITY, 0u32);
-        for (i, &(g, c)) in cand[u].iter().enumerate() {
+        for (i, &(g, _)) in cand[u].iter().enumerate() {
             let v = solution.value(x[u][i]).clamp(0.0, 1.0);
-            objective += v * c;
             if v > best.0 + 1e-9 {
                 best = (v, g);
             }
@@ -157,7 +134,6 @@ fn solve_with(
         rounded[u] = best.1;
     }
     Ok(LpResult {
-        objective,
         slack: total_slack,
         binding,
         rounded,

@@ -227,7 +227,7 @@ fn solve_once(norm: &Norm, opt: &Options, seed: u64) -> Result<Solution, Error> 
     let mut starts = vec![assign];
     if run_lp {
         let t = Instant::now();
-        match lp::solve_fixed_centres(norm, &centres, opt.candidates, None) {
+        match lp::solve_fixed_centres(norm, &centres, opt.candidates) {
             Ok(r) => {
                 starts.insert(0, r.rounded);
                 fractional_units = r.fractional_units;
