@@ -79,6 +79,7 @@ pub struct AccountRow {
 pub struct RepRow {
     pub id: String,
     pub name: String,
+    pub segment: &'static str,
     pub tenure_months: u32,
     pub level: &'static str,
     pub status: &'static str,
@@ -155,11 +156,43 @@ fn pick_weighted(rng: &mut ChaCha8Rng, cumulative: &[f64]) -> usize {
         .min(cumulative.len() - 1)
 }
 
+/// Accounts with at least this many employees belong to the Corporate segment (the
+/// sample scenario's rule); their owners are Corporate reps.
+pub const CORPORATE_EMPLOYEES: u64 = 100;
+
+/// Changes to the team the plan must absorb.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Staffing {
+    /// Reps to be hired: they own nothing yet and get a territory.
+    pub tbh: usize,
+    /// Reps leaving: their books must be redistributed.
+    pub leaving: usize,
+}
+
 pub fn generate(
     zips: &[Zip],
     n_accounts: usize,
     n_reps: usize,
     seed: u64,
+) -> (Vec<AccountRow>, Vec<RepRow>) {
+    generate_with(zips, n_accounts, n_reps, seed, Staffing::default())
+}
+
+/// Every seventh rep (from the fourth) sells to Corporate accounts when there are seven or more.
+fn rep_segment(r: usize, n_reps: usize) -> &'static str {
+    if n_reps >= 7 && r % 7 == 3 {
+        "Corporate"
+    } else {
+        "Commercial"
+    }
+}
+
+pub fn generate_with(
+    zips: &[Zip],
+    n_accounts: usize,
+    n_reps: usize,
+    seed: u64,
+    staffing: Staffing,
 ) -> (Vec<AccountRow>, Vec<RepRow>) {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut cum = Vec::with_capacity(zips.len());
@@ -202,28 +235,37 @@ pub fn generate(
                 FIRST[rng.random_range(0..FIRST.len())],
                 LAST[rng.random_range(0..LAST.len())]
             ),
+            segment: rep_segment(r, n_reps),
             tenure_months: tenure,
             level,
             status: "active",
             home_lat: z.lat,
             home_lon: z.lon,
         });
-        reach.push(rng.random_range(0.6..1.7));
+        reach.push(rng.random_range(0.8..1.25));
     }
-    // Owner of each ZIP: the rep with the smallest distance / reach (parallel, per ZIP).
-    let owner_of_zip: Vec<u32> = zips
-        .par_iter()
-        .map(|z| {
-            let mut best = (f64::INFINITY, 0u32);
-            for (r, rep) in reps.iter().enumerate() {
-                let d = haversine_km([z.lat, z.lon], [rep.home_lat, rep.home_lon]) / reach[r];
-                if d < best.0 {
-                    best = (d, r as u32);
+    // Owner of each ZIP, per segment: the rep of that segment with the smallest
+    // distance / reach (parallel, per ZIP).
+    let owners_of_zip = |segment: &str| -> Vec<u32> {
+        let any = reps.iter().any(|r| r.segment == segment);
+        zips.par_iter()
+            .map(|z| {
+                let mut best = (f64::INFINITY, 0u32);
+                for (r, rep) in reps.iter().enumerate() {
+                    if any && rep.segment != segment {
+                        continue;
+                    }
+                    let d = haversine_km([z.lat, z.lon], [rep.home_lat, rep.home_lon]) / reach[r];
+                    if d < best.0 {
+                        best = (d, r as u32);
+                    }
                 }
-            }
-            best.1
-        })
-        .collect();
+                best.1
+            })
+            .collect()
+    };
+    let commercial_owner = owners_of_zip("Commercial");
+    let corporate_owner = owners_of_zip("Corporate");
 
     // Commercial / mid-market book: enterprise giants are a segment of their own.
     let size = LogNormal::new((30.0f64).ln(), 0.8).expect("valid log-normal");
@@ -252,6 +294,12 @@ pub fn generate(
             NAME_B[rng.random_range(0..NAME_B.len())],
             NAME_C[rng.random_range(0..NAME_C.len())]
         );
+        let owner_of_zip = if employees >= CORPORATE_EMPLOYEES {
+            &corporate_owner
+        } else {
+            &commercial_owner
+        };
+        let locked = rng.random::<f64>() < 0.01;
         let owner = match reps.get(owner_of_zip[zi] as usize) {
             Some(r) => r.id.clone(),
             None => String::new(),
@@ -270,7 +318,27 @@ pub fn generate(
             owner_id: owner,
             pipeline,
             late_stage,
-            locked: false,
+            locked,
+        });
+    }
+    // The last active reps leave (their books stay theirs until the plan moves them);
+    // new hires own nothing yet.
+    let leaving = staffing.leaving.min(reps.len().saturating_sub(1));
+    let n = reps.len();
+    for r in reps.iter_mut().skip(n - leaving) {
+        r.status = "leaving";
+    }
+    for t in 0..staffing.tbh {
+        let z = &zips[pick_weighted(&mut rng, &cum)];
+        reps.push(RepRow {
+            id: format!("R{:04}", n + t + 1),
+            name: format!("To be hired {}", t + 1),
+            segment: "Commercial",
+            tenure_months: 0,
+            level: "junior",
+            status: "tbh",
+            home_lat: z.lat,
+            home_lon: z.lon,
         });
     }
     (accounts, reps)

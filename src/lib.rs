@@ -12,10 +12,12 @@ pub mod error;
 pub mod expr;
 pub mod generate;
 pub mod geometry;
+pub mod hierarchy;
 pub mod io;
 pub mod metrics;
 pub mod model;
 pub mod planner;
+pub mod segment;
 pub mod solve;
 pub mod units;
 

@@ -89,27 +89,31 @@ impl Units {
     }
 }
 
-/// Groups accounts into units. `split_limit[m]` is the most of metric `m` one unit may carry;
-/// heavier postal codes are split into parts (down to single accounts) so bands stay reachable.
+/// Groups the accounts `subset` (in input order) into units. `split_limit[m]` is the most
+/// of metric `m` one unit may carry; heavier postal codes are split into parts (down to
+/// single accounts) so bands stay reachable.
 pub fn build_units(
     accounts: &Accounts,
     metrics: &AccountMetrics,
     kind: UnitKind,
     coordinates: Coordinates,
     split_limit: &[f64],
+    subset: &[u32],
 ) -> Units {
-    let n = accounts.len();
+    let n = subset.len();
     let mut groups: Vec<(String, Vec<u32>)> = Vec::new();
     let mut without_postal_code = 0;
     match kind {
         UnitKind::Account => {
-            groups = (0..n)
-                .map(|i| (accounts.id[i].clone(), vec![i as u32]))
+            groups = subset
+                .iter()
+                .map(|&i| (accounts.id[i as usize].clone(), vec![i]))
                 .collect();
         }
         UnitKind::PostalCode => {
             let mut by_code: HashMap<&str, usize> = HashMap::new();
-            for i in 0..n {
+            for &i in subset {
+                let i = i as usize;
                 let code = accounts.postal_code[i].as_str();
                 if code.is_empty() {
                     without_postal_code += 1;

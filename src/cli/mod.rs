@@ -55,6 +55,12 @@ pub struct GenerateArgs {
     pub reps: usize,
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Reps to be hired (status tbh): they own no accounts yet.
+    #[arg(long, default_value_t = 0)]
+    pub tbh: usize,
+    /// Reps leaving (the last of the --reps): their accounts must move.
+    #[arg(long, default_value_t = 0)]
+    pub leaving: usize,
     #[arg(long)]
     pub out: PathBuf,
     /// ZIP geography (zip,lat,lon,population,state,…) [default: the bundled US table].

@@ -75,7 +75,29 @@ pub fn run(a: PlanArgs) -> anyhow::Result<u8> {
                 ""
             }
         );
-        println!("  checker: every account exactly once, every band met");
+        if s.hierarchy.len() > 2 || s.hierarchy.first().is_some_and(|h| h.1 > 1) {
+            let levels: Vec<String> = s
+                .hierarchy
+                .iter()
+                .map(|(l, n)| format!("{n} {l}"))
+                .collect();
+            println!("  hierarchy: {}", levels.join(" → "));
+        }
+        if let Some(d) = &s.disruption {
+            println!(
+                "  realignment: {} accounts change owner ({:.1}%: {} by choice, {} forced by leaving or re-segmented owners); {:.1}% of pipeline; {}/{} locked and late-stage accounts kept",
+                d.moved_accounts,
+                d.moved_accounts_share * 100.0,
+                d.chosen_moves,
+                d.forced_moves,
+                d.moved_pipeline_share * 100.0,
+                d.pinned_kept,
+                d.pinned_accounts
+            );
+        }
+        println!(
+            "  checker: every account exactly once, every band, nesting, cap, pin and budget holds"
+        );
         for w in &s.warnings {
             println!("  warning: {w}");
         }

@@ -24,11 +24,90 @@ pub fn plan_files(plan: &Plan, accounts: &Accounts) -> Result<Vec<OutFile>, Erro
             bytes: territories_csv(plan)?,
         },
         OutFile {
+            name: "hierarchy.json".into(),
+            bytes: serde_json::to_vec_pretty(&hierarchy_json(plan))
+                .map_err(|e| Error::Solver(e.to_string()))?,
+        },
+        OutFile {
             name: "summary.json".into(),
             bytes: serde_json::to_vec_pretty(&plan.summary)
                 .map_err(|e| Error::Solver(e.to_string()))?,
         },
     ])
+}
+
+/// The hierarchy as one tree: nodes above the territories, then the territories as
+/// leaves, each with its metrics, targets and bands.
+fn hierarchy_json(plan: &Plan) -> serde_json::Value {
+    let metrics: Vec<&str> = plan
+        .summary
+        .metrics
+        .iter()
+        .map(|m| m.name.as_str())
+        .collect();
+    let per_metric = |values: &[f64], targets: &[f64], tol: &[f64]| {
+        serde_json::Value::Object(
+            metrics
+                .iter()
+                .enumerate()
+                .map(|(j, name)| {
+                    let dev = if targets[j] > 0.0 {
+                        values[j] / targets[j] - 1.0
+                    } else {
+                        0.0
+                    };
+                    (
+                        name.to_string(),
+                        serde_json::json!({
+                            "value": values[j],
+                            "target": targets[j],
+                            "deviation": dev,
+                            "tolerance": tol[j],
+                        }),
+                    )
+                })
+                .collect(),
+        )
+    };
+    let tol: Vec<f64> = plan.summary.metrics.iter().map(|m| m.tolerance).collect();
+    let nodes: Vec<serde_json::Value> = plan
+        .nodes
+        .iter()
+        .map(|n| {
+            serde_json::json!({
+                "id": n.id,
+                "name": n.name,
+                "level": n.level,
+                "parent": n.parent,
+                "children": n.children,
+                "territories": n.territories,
+                "accounts": n.accounts,
+                "metrics": per_metric(&n.values, &n.targets, &n.tolerances),
+            })
+        })
+        .collect();
+    let territories: Vec<serde_json::Value> = plan
+        .territories
+        .iter()
+        .map(|t| {
+            serde_json::json!({
+                "id": t.id,
+                "name": t.name,
+                "level": "territory",
+                "parent": t.parent,
+                "segment": t.segment,
+                "rep_id": t.rep_id,
+                "status": t.status,
+                "accounts": t.accounts,
+                "metrics": per_metric(&t.values, &t.targets, &tol),
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "levels": plan.summary.hierarchy.iter().map(|(l, c)| serde_json::json!({"level": l, "nodes": c})).collect::<Vec<_>>(),
+        "nodes": nodes,
+        "territories": territories,
+    })
 }
 
 fn csv_err(e: csv::Error) -> Error {
@@ -83,9 +162,11 @@ fn territories_csv(plan: &Plan) -> Result<Vec<u8>, Error> {
     let mut header: Vec<String> = [
         "territory_id",
         "name",
+        "segment",
         "parent",
         "level",
         "rep_id",
+        "status",
         "centre_a",
         "centre_b",
         "accounts",
@@ -102,10 +183,12 @@ fn territories_csv(plan: &Plan) -> Result<Vec<u8>, Error> {
     for t in &plan.territories {
         let mut row = vec![
             t.id.clone(),
-            t.name.clone(),
-            String::new(),
+            safe_cell(&t.name).into_owned(),
+            safe_cell(&t.segment).into_owned(),
+            t.parent.clone(),
             "territory".into(),
             safe_cell(&t.rep_id).into_owned(),
+            t.status.clone(),
             format!("{:.6}", t.centre[0]),
             format!("{:.6}", t.centre[1]),
             t.accounts.to_string(),

@@ -96,6 +96,7 @@ pub fn read_reps(path: &Path) -> Result<Reps, Error> {
     problems.into_result()?;
     Ok(Reps {
         source: path.to_path_buf(),
+        headers: table.headers.clone(),
         reps,
     })
 }

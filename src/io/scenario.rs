@@ -10,7 +10,8 @@ use crate::error::{InputError, Location};
 use crate::expr::Expr;
 use crate::geometry::Coordinates;
 use crate::model::scenario::{
-    Balance, LpSetting, QuotaSettings, Scenario, SolverSettings, UnitKind,
+    Balance, Criterion, LevelDef, LpSetting, Op, QuotaSettings, RealignSettings, Scenario,
+    SegmentDef, SolverSettings, UnitKind,
 };
 
 #[derive(Deserialize)]
@@ -27,6 +28,46 @@ struct ScenarioFile {
     #[serde(default)]
     metrics: BTreeMap<String, Spanned<String>>,
     quota: Option<QuotaSection>,
+    #[serde(default)]
+    segment: Vec<SegmentSpec>,
+    #[serde(default)]
+    level: Vec<LevelSpec>,
+    realign: Option<RealignSpec>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SegmentSpec {
+    name: Spanned<String>,
+    #[serde(default)]
+    criteria: Vec<CriterionSpec>,
+    territories: Option<Spanned<i64>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CriterionSpec {
+    field: Spanned<String>,
+    op: Spanned<Op>,
+    value: Spanned<toml::Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LevelSpec {
+    name: Spanned<String>,
+    span: Spanned<(i64, i64)>,
+    tolerance_factor: Option<Spanned<f64>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RealignSpec {
+    enabled: Option<bool>,
+    move_cost: Option<Spanned<f64>>,
+    max_moved_accounts: Option<Spanned<f64>>,
+    max_moved_pipeline: Option<Spanned<f64>>,
+    keep_late_stage: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -49,6 +90,7 @@ struct PlanSection {
     restarts: Option<Spanned<i64>>,
     contiguity: Option<bool>,
     lp: Option<LpSetting>,
+    max_accounts: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize)]
@@ -239,6 +281,53 @@ pub fn parse_scenario(path: &Path, text: &str) -> Result<Scenario, InputError> {
         }
     };
 
+    let segments = segments(&src, &file.segment)?;
+    let mut levels = Vec::new();
+    let depth = file.level.len() as i32;
+    for (i, l) in file.level.iter().enumerate() {
+        let (a, b) = *l.span.get_ref();
+        if a < 1 || b < a {
+            return Err(InputError::new(
+                src.loc(&l.span, "level.span"),
+                format!("span must be [min, max] with 1 ≤ min ≤ max, not [{a}, {b}]"),
+            )
+            .hint("span = [6, 10] means each node of this level has 6 to 10 children"));
+        }
+        // Halving per level up keeps room below: a parent at the edge of its band still
+        // leaves its children a band-wide window around their own targets.
+        let default = 0.5f64.powi(depth - i as i32);
+        let factor = l
+            .tolerance_factor
+            .as_ref()
+            .map_or(default, |f| *f.get_ref());
+        if !(factor > 0.0 && factor <= 1.0) {
+            let loc = l
+                .tolerance_factor
+                .as_ref()
+                .map(|f| src.loc(f, "level.tolerance_factor"));
+            return Err(InputError::new(
+                loc.unwrap_or_else(|| Location::file(path)),
+                format!("tolerance_factor must be above 0 and at most 1, not {factor}"),
+            ));
+        }
+        if levels
+            .iter()
+            .any(|x: &LevelDef| x.name == *l.name.get_ref())
+        {
+            return Err(InputError::new(
+                src.loc(&l.name, "level.name"),
+                format!("level '{}' is defined twice", l.name.get_ref()),
+            ));
+        }
+        levels.push(LevelDef {
+            name: l.name.get_ref().clone(),
+            span: (a as usize, b as usize),
+            tolerance_factor: factor,
+        });
+    }
+    let realign = realign(&src, file.realign.as_ref())?;
+    let max_accounts = src.count(&file.plan.max_accounts, "plan.max_accounts", 1)?;
+
     if file.name.trim().is_empty() {
         return Err(InputError::new(
             Location::file(path).field("name"),
@@ -262,7 +351,119 @@ pub fn parse_scenario(path: &Path, text: &str) -> Result<Scenario, InputError> {
         metrics,
         solver,
         quota,
+        segments,
+        levels,
+        realign,
+        max_accounts,
     })
+}
+
+fn share(src: &Src, v: &Option<Spanned<f64>>, field: &str) -> Result<Option<f64>, InputError> {
+    match v {
+        None => Ok(None),
+        Some(s) if (0.0..=1.0).contains(s.get_ref()) => Ok(Some(*s.get_ref())),
+        Some(s) => Err(InputError::new(
+            src.loc(s, field),
+            format!("{field} is a share between 0 and 1, not {}", s.get_ref()),
+        )
+        .hint("0.2 means at most 20% may change owner")),
+    }
+}
+
+fn realign(src: &Src, spec: Option<&RealignSpec>) -> Result<RealignSettings, InputError> {
+    let d = RealignSettings::default();
+    let Some(r) = spec else { return Ok(d) };
+    let move_cost = match &r.move_cost {
+        None => d.move_cost,
+        Some(c) if c.get_ref().is_finite() && *c.get_ref() >= 0.0 => *c.get_ref(),
+        Some(c) => {
+            return Err(InputError::new(
+                src.loc(c, "realign.move_cost"),
+                format!(
+                    "move_cost must be a distance of 0 or more, not {}",
+                    c.get_ref()
+                ),
+            ));
+        }
+    };
+    Ok(RealignSettings {
+        enabled: r.enabled.unwrap_or(d.enabled),
+        move_cost,
+        max_moved_accounts: share(src, &r.max_moved_accounts, "realign.max_moved_accounts")?,
+        max_moved_pipeline: share(src, &r.max_moved_pipeline, "realign.max_moved_pipeline")?,
+        keep_late_stage: r.keep_late_stage.unwrap_or(d.keep_late_stage),
+    })
+}
+
+fn segments(src: &Src, specs: &[SegmentSpec]) -> Result<Vec<SegmentDef>, InputError> {
+    let mut out: Vec<SegmentDef> = Vec::new();
+    for (i, s) in specs.iter().enumerate() {
+        let loc = src.loc(&s.name, "segment.name");
+        let name = s.name.get_ref().trim().to_string();
+        if name.is_empty() {
+            return Err(InputError::new(loc, "a segment needs a name"));
+        }
+        if out.iter().any(|x| x.name == name) {
+            return Err(InputError::new(
+                loc,
+                format!("segment '{name}' is defined twice"),
+            ));
+        }
+        if s.criteria.is_empty() && i + 1 < specs.len() {
+            return Err(InputError::new(
+                loc,
+                format!("segment '{name}' has no criteria, so it takes every account, but segments follow it"),
+            )
+            .hint("put the catch-all segment last"));
+        }
+        let mut criteria = Vec::new();
+        for c in &s.criteria {
+            let cloc = src.loc(&c.value, "segment.criteria.value");
+            let values: Vec<String> = match c.value.get_ref() {
+                toml::Value::Array(a) => a.iter().map(scalar).collect::<Option<_>>(),
+                v => scalar(v).map(|x| vec![x]),
+            }
+            .ok_or_else(|| {
+                InputError::new(
+                    cloc.clone(),
+                    "value must be a string, a number or a list of them",
+                )
+            })?;
+            if values.is_empty() {
+                return Err(InputError::new(cloc, "the value list is empty"));
+            }
+            let op = *c.op.get_ref();
+            if op.is_numeric() && (values.len() != 1 || values[0].parse::<f64>().is_err()) {
+                return Err(InputError::new(
+                    cloc,
+                    format!("{op:?} compares with one number, not {values:?}"),
+                ));
+            }
+            criteria.push(Criterion {
+                field: c.field.get_ref().trim().to_string(),
+                op,
+                values,
+                location: src.loc(&c.field, "segment.criteria.field"),
+            });
+        }
+        out.push(SegmentDef {
+            name,
+            criteria,
+            territories: src.count(&s.territories, "segment.territories", 1)?,
+            location: loc,
+        });
+    }
+    Ok(out)
+}
+
+fn scalar(v: &toml::Value) -> Option<String> {
+    match v {
+        toml::Value::String(s) => Some(s.clone()),
+        toml::Value::Integer(i) => Some(i.to_string()),
+        toml::Value::Float(f) => Some(f.to_string()),
+        toml::Value::Boolean(b) => Some(b.to_string()),
+        _ => None,
+    }
 }
 
 #[cfg(test)]

@@ -6,12 +6,58 @@ use serde::Serialize;
 pub struct Territory {
     pub id: String,
     pub name: String,
+    pub segment: String,
+    /// Id of the hierarchy node above (a district, region or segment).
+    pub parent: String,
     pub rep_id: String,
+    /// `active` (staffed today), `tbh` (carved now for a hire) or `open` (no rep named).
+    pub status: String,
     pub centre: [f64; 2],
     pub accounts: usize,
     /// Per balance metric: the territory's value and its target.
     pub values: Vec<f64>,
     pub targets: Vec<f64>,
+}
+
+/// A node of the hierarchy above the territories (segment, region, district, …).
+#[derive(Debug, Clone, Serialize)]
+pub struct HierarchyNode {
+    pub id: String,
+    pub name: String,
+    pub level: String,
+    pub parent: Option<String>,
+    pub children: Vec<String>,
+    pub territories: usize,
+    pub accounts: usize,
+    /// Per balance metric: value, target (territories × per-territory target), band.
+    pub values: Vec<f64>,
+    pub targets: Vec<f64>,
+    pub tolerances: Vec<f64>,
+}
+
+/// What the realignment changes, counted per account against its current owner.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct Disruption {
+    pub accounts_with_owner: usize,
+    pub moved_accounts: usize,
+    pub moved_accounts_share: f64,
+    /// Moves forced by the scenario: the owner leaves, or sells into another segment.
+    pub forced_moves: usize,
+    /// Moves the plan chose; the budget limits these.
+    pub chosen_moves: usize,
+    pub chosen_moves_share: f64,
+    pub moved_potential: f64,
+    pub moved_potential_share: f64,
+    pub moved_pipeline: f64,
+    pub moved_pipeline_share: f64,
+    pub chosen_pipeline_share: f64,
+    pub max_moved_accounts: Option<f64>,
+    pub max_moved_pipeline: Option<f64>,
+    /// Locked and late-stage accounts kept with their owner (all of those pinned).
+    pub pinned_accounts: usize,
+    pub pinned_kept: usize,
+    /// Locked or late-stage accounts whose owner leaves or sells elsewhere: planned freely.
+    pub pins_released: usize,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -85,6 +131,12 @@ pub struct Summary {
     pub contiguous_territories: usize,
     pub compactness: Compactness,
     pub moved_accounts: Option<usize>,
+    /// Present in realignment mode (accounts carry owners and reps are given).
+    pub disruption: Option<Disruption>,
+    /// Segments and the levels below them, with node counts.
+    pub hierarchy: Vec<(String, usize)>,
+    /// Most accounts any territory may hold, when capped.
+    pub max_accounts: Option<usize>,
     pub warnings: Vec<String>,
     /// Seconds per phase. Left out of determinism comparisons.
     pub timings: Vec<(String, f64)>,
@@ -93,6 +145,8 @@ pub struct Summary {
 #[derive(Debug, Clone)]
 pub struct Plan {
     pub territories: Vec<Territory>,
+    /// Segments and levels above the territories, root of each segment first (pre-order).
+    pub nodes: Vec<HierarchyNode>,
     /// Index into `territories` for every input account, in input order.
     pub account_territory: Vec<u32>,
     pub summary: Summary,

@@ -42,6 +42,7 @@ pub struct Rep {
 #[derive(Debug, Clone, Default)]
 pub struct Reps {
     pub source: PathBuf,
+    pub headers: Vec<String>,
     pub reps: Vec<Rep>,
 }
 
@@ -49,6 +50,11 @@ impl Reps {
     /// Reps who get a territory in this plan (active and to-be-hired).
     pub fn staffed(&self) -> impl Iterator<Item = &Rep> {
         self.reps.iter().filter(|r| r.status != RepStatus::Leaving)
+    }
+
+    /// 1-based column of a header, for error locations.
+    pub fn column(&self, name: &str) -> Option<usize> {
+        self.headers.iter().position(|h| h == name).map(|c| c + 1)
     }
 
     pub fn find(&self, id: &str) -> Option<&Rep> {

@@ -62,6 +62,91 @@ pub enum LpSetting {
     Never,
 }
 
+/// How a segment criterion compares an account field with its values (Salesforce's names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Op {
+    /// Equal to any of the values (text, case-insensitive).
+    Equals,
+    /// Equal to none of the values.
+    NotEqual,
+    LessThan,
+    GreaterThan,
+    LessOrEqual,
+    GreaterOrEqual,
+    /// Starts with any of the values (case-insensitive).
+    StartsWith,
+}
+
+impl Op {
+    pub fn is_numeric(self) -> bool {
+        matches!(
+            self,
+            Op::LessThan | Op::GreaterThan | Op::LessOrEqual | Op::GreaterOrEqual
+        )
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Criterion {
+    pub field: String,
+    pub op: Op,
+    pub values: Vec<String>,
+    #[serde(skip)]
+    pub location: Location,
+}
+
+/// A named segment: accounts matching every criterion (first segment in file order wins;
+/// one without criteria takes the rest). Reps sell into the segment named in reps.csv.
+#[derive(Debug, Clone, Serialize)]
+pub struct SegmentDef {
+    pub name: String,
+    pub criteria: Vec<Criterion>,
+    /// Territories to plan here when reps.csv does not give the count.
+    pub territories: Option<usize>,
+    #[serde(skip)]
+    pub location: Location,
+}
+
+/// A level of the hierarchy between the segment and the territory.
+#[derive(Debug, Clone, Serialize)]
+pub struct LevelDef {
+    pub name: String,
+    /// Children per node of this level (e.g. 6 to 10 territories per district).
+    pub span: (usize, usize),
+    /// This level's bands as a share of the territory tolerance: by default ½ for the
+    /// level above the territories, ¼ above that, …, so a parent at the edge of its band
+    /// still leaves its children room.
+    pub tolerance_factor: f64,
+}
+
+/// Realignment: territories start from the current owners' books.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RealignSettings {
+    /// Off only when the scenario says so; needs `owner_id` and reps.csv.
+    pub enabled: bool,
+    /// Moving an account costs as much as placing it this far (km, or xy units) from its
+    /// territory's centre, weighted the same way.
+    pub move_cost: f64,
+    /// Hard budgets: share of accounts / of pipeline that may change owner by choice.
+    pub max_moved_accounts: Option<f64>,
+    pub max_moved_pipeline: Option<f64>,
+    /// Accounts with late-stage pipeline stay with their owner.
+    pub keep_late_stage: bool,
+}
+
+impl Default for RealignSettings {
+    fn default() -> Self {
+        RealignSettings {
+            enabled: true,
+            move_cost: 50.0,
+            max_moved_accounts: None,
+            max_moved_pipeline: None,
+            keep_late_stage: true,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct QuotaSettings {
     pub target: f64,
@@ -88,4 +173,9 @@ pub struct Scenario {
     pub metrics: BTreeMap<String, (Expr, Location)>,
     pub solver: SolverSettings,
     pub quota: Option<QuotaSettings>,
+    pub segments: Vec<SegmentDef>,
+    pub levels: Vec<LevelDef>,
+    pub realign: RealignSettings,
+    /// Most accounts any territory may hold (a rep's `max_accounts` may lower it).
+    pub max_accounts: Option<usize>,
 }

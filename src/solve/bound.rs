@@ -59,7 +59,7 @@ pub fn lagrangian(
         .enumerate()
         .for_each(|(u, mut row)| {
             for (g, c) in sites.iter().enumerate() {
-                row[g] = norm.cost_at(u, c);
+                row[g] = norm.cost_in(u, g, c);
             }
         });
     let near = NEAR.min(k);

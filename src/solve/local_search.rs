@@ -225,6 +225,7 @@ fn swap_pass(st: &mut State, contiguity: bool) -> usize {
                         dv += band_violation(lh - delta, b.lo[(h, j)], b.hi[(h, j)])
                             - band_violation(lh, b.lo[(h, j)], b.hi[(h, j)]);
                     }
+                    dv += st.budget_delta(&[(u, h), (v, g)]);
                     if dv >= -EPS {
                         continue;
                     }

@@ -37,11 +37,48 @@ pub struct Problem<'a> {
     pub weight: &'a [f64],
     /// units × metrics.
     pub values: &'a Array2<f64>,
-    /// groups × metrics: each group's target for each metric.
+    /// groups × metrics: each group's target for each metric (sets the solver's scale).
     pub targets: Array2<f64>,
-    /// Per metric: every group within ±tolerance × target.
-    pub tolerance: &'a [f64],
+    /// groups × metrics: the hard band of each group, `lo ≤ load ≤ hi` (raw units; caps
+    /// are metrics with `lo = 0`, and loads pinned outside the solver are already taken off).
+    pub lo: Array2<f64>,
+    pub hi: Array2<f64>,
     pub adjacency: &'a Adjacency,
+    /// Realignment: each unit's current group, the cost of moving it, disruption budgets.
+    pub realign: Option<Realign<'a>>,
+}
+
+/// A unit with no current group (new accounts, owners who leave).
+pub const NO_HOME: u32 = u32::MAX;
+
+#[derive(Debug, Clone)]
+pub struct Realign<'a> {
+    /// Current group of each unit, or [`NO_HOME`].
+    pub home: &'a [u32],
+    /// Objective cost of assigning the unit away from its home (weight × distance units).
+    pub move_cost: &'a [f64],
+    /// Hard limits on what may move: Σ amount over units away from home ≤ limit.
+    pub budgets: Vec<Budget<'a>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Budget<'a> {
+    pub amount: &'a [f64],
+    pub limit: f64,
+}
+
+/// Each group's band as `target × (1 ± tolerance)` for every metric.
+pub fn bands_from_tolerance(
+    targets: &Array2<f64>,
+    tolerance: &[f64],
+) -> (Array2<f64>, Array2<f64>) {
+    let lo = Array2::from_shape_fn(targets.dim(), |(g, j)| {
+        targets[(g, j)] * (1.0 - tolerance[j])
+    });
+    let hi = Array2::from_shape_fn(targets.dim(), |(g, j)| {
+        targets[(g, j)] * (1.0 + tolerance[j])
+    });
+    (lo, hi)
 }
 
 #[derive(Debug, Clone)]
@@ -105,11 +142,18 @@ pub(crate) struct Norm<'a> {
     pub m: usize,
     pub vn: Array2<f64>,
     pub bands: Bands,
+    /// Realignment, normalised: home group per unit (empty when not realigning), the cost
+    /// of leaving it, and per budget the units' amounts (units × budgets) and limits.
+    pub home: Vec<u32>,
+    pub move_cost: Vec<f64>,
+    pub budget_amount: Array2<f64>,
+    pub budget_limit: Vec<f64>,
 }
 
 impl<'a> Norm<'a> {
     fn new(p: &'a Problem<'a>) -> Norm<'a> {
         let (k, m) = p.targets.dim();
+        let n = p.coords.len();
         let mut vn = p.values.clone();
         let mut lo = Array2::zeros((k, m));
         let mut hi = Array2::zeros((k, m));
@@ -118,11 +162,28 @@ impl<'a> Norm<'a> {
             let scale = if mean > 0.0 { 1.0 / mean } else { 0.0 };
             vn.column_mut(j).mapv_inplace(|v| v * scale);
             for g in 0..k {
-                let t = p.targets[(g, j)] * scale;
-                lo[(g, j)] = t * (1.0 - p.tolerance[j]);
-                hi[(g, j)] = t * (1.0 + p.tolerance[j]);
+                lo[(g, j)] = p.lo[(g, j)] * scale;
+                hi[(g, j)] = p.hi[(g, j)] * scale;
             }
         }
+        let (home, move_cost, budget_amount, budget_limit) = match &p.realign {
+            None => (Vec::new(), Vec::new(), Array2::zeros((n, 0)), Vec::new()),
+            Some(r) => {
+                let b = r.budgets.len();
+                let mut amount = Array2::zeros((n, b));
+                let mut limit = vec![0.0; b];
+                // Budgets in the same scale as a band: shares of one group's mean amount.
+                for (i, budget) in r.budgets.iter().enumerate() {
+                    let total: f64 = budget.amount.iter().sum();
+                    let scale = if total > 0.0 { k as f64 / total } else { 0.0 };
+                    for u in 0..n {
+                        amount[(u, i)] = budget.amount[u] * scale;
+                    }
+                    limit[i] = budget.limit * scale;
+                }
+                (r.home.to_vec(), r.move_cost.to_vec(), amount, limit)
+            }
+        };
         Norm {
             p,
             sites: p.coords.iter().map(|c| p.coordinates.site(*c)).collect(),
@@ -130,12 +191,30 @@ impl<'a> Norm<'a> {
             m,
             vn,
             bands: Bands { lo, hi },
+            home,
+            move_cost,
+            budget_amount,
+            budget_limit,
         }
     }
 
+    /// Disruption cost of putting unit `u` in group `g`.
     #[inline]
-    pub fn cost(&self, u: usize, centre: [f64; 2]) -> f64 {
-        self.cost_at(u, &self.p.coordinates.site(centre))
+    pub fn penalty(&self, u: usize, g: usize) -> f64 {
+        match self.home.get(u) {
+            Some(&h) if h != NO_HOME && h as usize != g => self.move_cost[u],
+            _ => 0.0,
+        }
+    }
+
+    /// Weighted distance plus disruption of unit `u` in group `g` centred at `site`.
+    #[inline]
+    pub fn cost_in(&self, u: usize, g: usize, site: &Site) -> f64 {
+        self.cost_at(u, site) + self.penalty(u, g)
+    }
+
+    pub fn realigning(&self) -> bool {
+        !self.home.is_empty()
     }
 
     #[inline]
@@ -184,7 +263,11 @@ pub fn partition(p: &Problem, opt: &Options) -> Result<Solution, Error> {
 fn solve_once(norm: &Norm, opt: &Options, seed: u64) -> Result<Solution, Error> {
     let mut timings = Vec::new();
     let t = Instant::now();
-    let mut centres = seed::kmeans_pp(norm, seed);
+    let mut centres = if norm.realigning() {
+        seed::from_books(norm)
+    } else {
+        seed::kmeans_pp(norm, seed)
+    };
     timings.push(("seed".to_string(), t.elapsed().as_secs_f64()));
 
     let t = Instant::now();
@@ -225,6 +308,11 @@ fn solve_once(norm: &Norm, opt: &Options, seed: u64) -> Result<Solution, Error> 
         }
     };
     let mut starts = vec![assign];
+    // Realignment starts from the current books, repaired where they break a band.
+    let books = norm.realigning().then(|| {
+        let cand = candidates::nearest(norm, &centres, opt.candidates);
+        seed::books_start(norm, &cand, &centres)
+    });
     if run_lp {
         let t = Instant::now();
         match lp::solve_fixed_centres(norm, &centres, opt.candidates) {
@@ -250,7 +338,9 @@ fn solve_once(norm: &Norm, opt: &Options, seed: u64) -> Result<Solution, Error> 
         .map(|a| {
             a.iter()
                 .enumerate()
-                .map(|(u, &g)| norm.cost(u, centres[g as usize]))
+                .map(|(u, &g)| {
+                    norm.cost_in(u, g as usize, &norm.p.coordinates.site(centres[g as usize]))
+                })
                 .sum()
         })
         .unwrap_or(f64::INFINITY);
@@ -262,6 +352,9 @@ fn solve_once(norm: &Norm, opt: &Options, seed: u64) -> Result<Solution, Error> 
         0,
         greedy::assign(norm, &greedy::priced(norm, &cand, &dual.prices)),
     );
+    if let Some(b) = books {
+        starts.insert(0, b);
+    }
     timings.push(("dual".to_string(), t.elapsed().as_secs_f64()));
     debug(&format!(
         "dual {:?} violation {:.3e}",

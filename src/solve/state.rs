@@ -97,6 +97,8 @@ pub struct State<'a> {
     /// The centres as sites, for fast distances.
     pub sites: Vec<Site>,
     pub members: Vec<Vec<u32>>,
+    /// Per disruption budget: the normalised amount now away from home.
+    pub moved: Vec<f64>,
     /// Position of each unit in its group's member list.
     pos: Vec<u32>,
     /// BFS scratch: visit stamps.
@@ -114,10 +116,22 @@ impl<'a> State<'a> {
             members[g as usize].push(u as u32);
         }
         let n = assign.len();
+        let mut moved = vec![0.0; norm.budget_limit.len()];
+        if norm.realigning() {
+            for (u, &g) in assign.iter().enumerate() {
+                let h = norm.home[u];
+                if h != super::NO_HOME && h != g {
+                    for (b, m) in moved.iter_mut().enumerate() {
+                        *m += norm.budget_amount[(u, b)];
+                    }
+                }
+            }
+        }
         State {
             norm,
             assign,
             loads,
+            moved,
             sites: norm.sites_of(&centres),
             centres,
             members,
@@ -139,8 +153,42 @@ impl<'a> State<'a> {
             .sum()
     }
 
+    /// Band violation of every group plus the excess over each disruption budget.
     pub fn total_violation(&self) -> f64 {
-        (0..self.norm.k).map(|g| self.group_violation(g)).sum()
+        let bands: f64 = (0..self.norm.k).map(|g| self.group_violation(g)).sum();
+        bands + self.budget_excess(&self.moved)
+    }
+
+    fn budget_excess(&self, moved: &[f64]) -> f64 {
+        moved
+            .iter()
+            .zip(&self.norm.budget_limit)
+            .map(|(m, l)| (m - l).max(0.0))
+            .sum()
+    }
+
+    /// Change in budget excess if each `(unit, group)` of `moves` went to that group.
+    pub fn budget_delta(&self, moves: &[(usize, usize)]) -> f64 {
+        if self.moved.is_empty() {
+            return 0.0;
+        }
+        let mut after = self.moved.clone();
+        for &(u, to) in moves {
+            let home = self.norm.home[u];
+            if home == super::NO_HOME {
+                continue;
+            }
+            let (from, to) = (self.assign[u], to as u32);
+            let sign = match (from == home, to == home) {
+                (true, false) => 1.0,
+                (false, true) => -1.0,
+                _ => continue,
+            };
+            for (b, m) in after.iter_mut().enumerate() {
+                *m += sign * self.norm.budget_amount[(u, b)];
+            }
+        }
+        self.budget_excess(&after) - self.budget_excess(&self.moved)
     }
 
     pub fn meets_bands(&self) -> bool {
@@ -177,13 +225,26 @@ impl<'a> State<'a> {
             d += band_violation(lh + v, b.lo[(h, j)], b.hi[(h, j)])
                 - band_violation(lh, b.lo[(h, j)], b.hi[(h, j)]);
         }
-        d
+        d + self.budget_delta(&[(u, h)])
     }
 
     pub fn move_unit(&mut self, u: usize, h: usize) {
         let g = self.assign[u] as usize;
         if g == h {
             return;
+        }
+        if !self.moved.is_empty() {
+            let home = self.norm.home[u];
+            let sign = if home == g as u32 {
+                1.0
+            } else if home == h as u32 {
+                -1.0
+            } else {
+                0.0
+            };
+            for (b, m) in self.moved.iter_mut().enumerate() {
+                *m += sign * self.norm.budget_amount[(u, b)];
+            }
         }
         for j in 0..self.norm.m {
             let v = self.norm.vn[(u, j)];
@@ -209,7 +270,7 @@ impl<'a> State<'a> {
     /// Weighted distance of unit `u` to group `g`'s centre.
     #[inline]
     pub fn cost(&self, u: usize, g: usize) -> f64 {
-        self.norm.cost_at(u, &self.sites[g])
+        self.norm.cost_in(u, g, &self.sites[g])
     }
 
     fn next_epoch(&mut self) -> u32 {

@@ -1,7 +1,11 @@
 //! The independent checker: re-reads a written plan and its inputs and recomputes, without
-//! calling the solver, that every input account is assigned exactly once, that every
-//! territory is inside every band, and that the reported weighted distance is right.
-//! Used by `terraplan check DIR` and by the tests.
+//! calling the solver, that every input account is assigned exactly once to a territory of
+//! its segment, that every territory and hierarchy node is inside its bands, that the
+//! hierarchy nests, that caps, pins and the disruption budget hold, and that the reported
+//! weighted distance is right. Used by `terraplan plan`, `terraplan check DIR` and tests.
+
+mod constraints;
+mod hierarchy;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -10,8 +14,8 @@ use serde::Deserialize;
 
 use crate::error::Error;
 use crate::geometry::weighted_centre;
-use crate::io::{read_accounts, read_scenario};
-use crate::metrics;
+use crate::io::{read_accounts, read_reps, read_scenario};
+use crate::{metrics, segment};
 
 #[derive(Debug, Clone, Default)]
 pub struct CheckReport {
@@ -82,6 +86,12 @@ pub fn check_dir(dir: &Path) -> Result<CheckReport, Error> {
     let scenario = read_scenario(&summary.inputs.scenario)?;
     let accounts = read_accounts(&scenario.accounts_path, scenario.coordinates)?;
     let am = metrics::evaluate(&accounts, &scenario)?;
+    let reps = match &scenario.reps_path {
+        Some(p) => Some(read_reps(p)?),
+        None => None,
+    };
+    let defs = segment::definitions(&scenario);
+    let seg_of = segment::classify(&accounts, &defs)?;
     let mut report = CheckReport {
         accounts: accounts.len(),
         ..Default::default()
@@ -174,7 +184,23 @@ pub fn check_dir(dir: &Path) -> Result<CheckReport, Error> {
     }
     let territory_of: Vec<usize> = territory_of.into_iter().map(|t| t.unwrap_or(0)).collect();
 
-    // Bands: recomputed from the accounts, targets equal shares of the totals.
+    // Every account in a territory of its own segment.
+    let tseg = col(&th, "segment", &tpath)?;
+    for (i, &t) in territory_of.iter().enumerate() {
+        let want = &defs[seg_of[i] as usize].name;
+        if trows[t][tseg] != *want {
+            report.failures.push(format!(
+                "account '{}' is in segment {want} but its territory {} is in {}",
+                accounts.id[i], trows[t][tid], trows[t][tseg]
+            ));
+        }
+    }
+    if !report.failures.is_empty() {
+        return Ok(report);
+    }
+
+    // Bands: recomputed from the accounts; a territory's target is an equal share of its
+    // segment's total.
     let m = am.names.len();
     let mut values = vec![vec![0.0; m]; k];
     for (i, &t) in territory_of.iter().enumerate() {
@@ -182,11 +208,30 @@ pub fn check_dir(dir: &Path) -> Result<CheckReport, Error> {
             values[t][j] += am.values[(i, j)];
         }
     }
+    let seg_index = |name: &str| defs.iter().position(|d| d.name == name).unwrap_or(0);
+    let mut seg_total = vec![vec![0.0; m]; defs.len()];
+    for (i, &s) in seg_of.iter().enumerate() {
+        for j in 0..m {
+            seg_total[s as usize][j] += am.values[(i, j)];
+        }
+    }
+    let mut seg_k = vec![0usize; defs.len()];
+    for r in &trows {
+        seg_k[seg_index(&r[tseg])] += 1;
+    }
+    let leaf_target: Vec<Vec<f64>> = (0..defs.len())
+        .map(|s| {
+            (0..m)
+                .map(|j| seg_total[s][j] / seg_k[s].max(1) as f64)
+                .collect()
+        })
+        .collect();
+    let territory_segment: Vec<usize> = trows.iter().map(|r| seg_index(&r[tseg])).collect();
     for j in 0..m {
-        let target = am.values.column(j).sum() / k as f64;
         let tol = am.tolerances[j];
         let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
         for (t, row) in trows.iter().enumerate() {
+            let target = leaf_target[territory_segment[t]][j];
             let dev = if target > 0.0 {
                 values[t][j] / target - 1.0
             } else {
@@ -215,6 +260,34 @@ pub fn check_dir(dir: &Path) -> Result<CheckReport, Error> {
         }
         report.bands.push((am.names[j].clone(), tol, lo, hi));
     }
+
+    let plan = constraints::PlanView {
+        scenario: &scenario,
+        accounts: &accounts,
+        reps: reps.as_ref(),
+        defs: &defs,
+        seg_of: &seg_of,
+        territory_of: &territory_of,
+        territory_ids: trows.iter().map(|r| r[tid].clone()).collect(),
+        territory_reps: trows.iter().map(|r| r[trep].clone()).collect(),
+    };
+    constraints::check(&plan, &mut report.failures);
+    let parent_col = col(&th, "parent", &tpath)?;
+    hierarchy::check(
+        dir,
+        &scenario,
+        &am,
+        &trows
+            .iter()
+            .map(|r| r[parent_col].clone())
+            .collect::<Vec<_>>(),
+        &plan.territory_ids,
+        &values,
+        &leaf_target,
+        &territory_segment,
+        &defs,
+        &mut report.failures,
+    )?;
 
     // Weighted distance to each territory's weighted centre, recomputed per account.
     let mut pts: Vec<Vec<([f64; 2], f64)>> = vec![Vec::new(); k];

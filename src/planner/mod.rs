@@ -1,0 +1,687 @@
+//! Drives one plan: metrics → segments → units → the hierarchy, partitioned top-down →
+//! territories, reps and the summary. No I/O.
+
+use std::time::Instant;
+
+use ndarray::Array2;
+
+mod assemble;
+mod setup;
+
+use crate::error::{Error, InputError};
+use crate::geometry::Coordinates;
+use crate::hierarchy::{self, SegmentBudget, SegmentInput, SegmentRealign};
+use crate::metrics::{self, AccountMetrics};
+use crate::model::plan::{
+    Compactness, Disruption, Inputs, MetricSummary, ObjectiveSummary, Summary, UnitSummary,
+};
+use crate::model::scenario::{LpSetting, SegmentDef, UnitKind};
+use crate::model::{Accounts, Plan, Reps, Scenario, Territory};
+use crate::segment;
+use crate::solve::{self, LpMode, Options};
+
+/// Slack when comparing a value with its band: floating-point sums, not tolerance.
+pub const BAND_SLACK: f64 = 1e-9;
+
+pub fn territory_count(scenario: &Scenario, reps: Option<&Reps>) -> Result<usize, Error> {
+    let staffed = reps.map(|r| r.staffed().count());
+    match (scenario.territories, staffed) {
+        (Some(k), Some(s)) if s > k => Err(InputError::new(
+            scenario.territories_location.clone(),
+            format!("plan.territories = {k}, but reps.csv staffs {s} reps (active or tbh)"),
+        )
+        .hint("raise plan.territories or leave it out to plan one territory per rep")
+        .into()),
+        (Some(k), _) => Ok(k),
+        (None, Some(s)) if s > 0 => Ok(s),
+        _ => Err(InputError::new(
+            scenario.territories_location.clone(),
+            "the number of territories is not known",
+        )
+        .hint("set plan.territories or give a reps.csv with active reps")
+        .into()),
+    }
+}
+
+pub fn plan(scenario: &Scenario, accounts: &Accounts, reps: Option<&Reps>) -> Result<Plan, Error> {
+    let started = Instant::now();
+    let am = metrics::evaluate(accounts, scenario)?;
+    let m = am.names.len();
+    let defs = segment::definitions(scenario);
+    let seg_of = segment::classify(accounts, &defs)?;
+    let staffed = setup::reps_by_segment(&defs, reps)?;
+    let realigning = scenario.realign.enabled && accounts.has_column("owner_id") && reps.is_some();
+    let mut members: Vec<Vec<u32>> = vec![Vec::new(); defs.len()];
+    for (i, &s) in seg_of.iter().enumerate() {
+        members[s as usize].push(i as u32);
+    }
+    if defs.len() == 1 && reps.is_none() && scenario.territories.is_none() {
+        territory_count(scenario, reps)?;
+    }
+
+    let t = Instant::now();
+    let mut setups = Vec::new();
+    for (s, def) in defs.iter().enumerate() {
+        let leaves = setup::leaves_of(def, &staffed[s], reps, members[s].len())?;
+        if leaves.is_empty() {
+            continue;
+        }
+        if members[s].is_empty() {
+            return Err(Error::Infeasible(format!(
+                "segment '{}' has {} territories but no accounts",
+                def.name,
+                leaves.len()
+            )));
+        }
+        let mine = std::mem::take(&mut members[s]);
+        setups.push((
+            s,
+            setup::setup(scenario, def, accounts, &am, reps, mine, leaves, realigning),
+        ));
+    }
+    let units_time = t.elapsed().as_secs_f64();
+    let k: usize = setups.iter().map(|(_, s)| s.leaves.len()).sum();
+
+    let sv = &scenario.solver;
+    let options = Options {
+        seed: scenario.seed,
+        candidates: sv.candidates,
+        rounds: sv.rounds,
+        restarts: sv.restarts,
+        contiguity: sv.contiguity,
+        lp: match sv.lp {
+            LpSetting::Auto => LpMode::Auto,
+            LpSetting::Always => LpMode::Always,
+            LpSetting::Never => LpMode::Never,
+        },
+        bound_iterations: 400,
+        dual_cycles: 6,
+    };
+
+    let mut warnings: Vec<String> = am
+        .blanks
+        .iter()
+        .map(|(c, n)| format!("column '{c}': {n} blank cells counted as 0"))
+        .collect();
+    // A disruption budget is a hard row inside one partition; across several (segments,
+    // levels) it is priced instead: the move cost rises until the plan fits the budget.
+    let hard_budget = setups.len() == 1 && scenario.levels.is_empty();
+    let budgeted = realigning
+        && (scenario.realign.max_moved_accounts.is_some()
+            || scenario.realign.max_moved_pipeline.is_some());
+    let mut cost_scale = 1.0;
+    let (planned, built) = loop {
+        let (planned, notes) = solve_segments(
+            scenario,
+            reps,
+            &am,
+            &setups,
+            &options,
+            cost_scale,
+            hard_budget,
+        )?;
+        let built = assemble::assemble(
+            scenario, accounts, &am, reps, &defs, &setups, &planned, realigning,
+        );
+        let fits = || {
+            let d = disruption(
+                scenario,
+                accounts,
+                &am,
+                reps,
+                &defs,
+                &seg_of,
+                &built.account_territory,
+                &built.territories,
+                &setups,
+            );
+            within_budget(&d)
+        };
+        if !budgeted || hard_budget || cost_scale >= 64.0 || fits() {
+            warnings.extend(notes);
+            break (planned, built);
+        }
+        cost_scale *= 4.0;
+    };
+    if cost_scale > 1.0 {
+        warnings.push(format!(
+            "the disruption budget binds: moves were priced at {}× realign.move_cost to meet it",
+            cost_scale
+        ));
+    }
+    let territories = built.territories;
+    let account_territory = built.account_territory;
+
+    let values = Array2::from_shape_fn((k, m), |(g, j)| territories[g].values[j]);
+    let targets = Array2::from_shape_fn((k, m), |(g, j)| territories[g].targets[j]);
+    let report = solve::band_report(&values, &targets);
+    let metric_summaries: Vec<MetricSummary> = (0..m)
+        .map(|j| MetricSummary {
+            name: am.names[j].clone(),
+            formula: am.formulas[j].clone(),
+            tolerance: am.tolerances[j],
+            total: am.values.column(j).sum(),
+            min_deviation: report[j].0,
+            max_deviation: report[j].1,
+            within_band: report[j].0 >= -am.tolerances[j] - BAND_SLACK
+                && report[j].1 <= am.tolerances[j] + BAND_SLACK,
+        })
+        .collect();
+
+    let solutions: Vec<&solve::Solution> = planned.iter().flat_map(|p| &p.solutions).collect();
+    let contiguous: usize = solutions.iter().map(|s| s.contiguous_groups).sum::<usize>()
+        + planned.iter().map(single_leaf_parents).sum::<usize>();
+    let (weighted_distance, compactness) = distances(
+        accounts,
+        &am.weight,
+        &account_territory,
+        &territories,
+        scenario.coordinates,
+        contiguous,
+    );
+    let disruption = realigning.then(|| {
+        disruption(
+            scenario,
+            accounts,
+            &am,
+            reps,
+            &defs,
+            &seg_of,
+            &account_territory,
+            &territories,
+            &setups,
+        )
+    });
+    let moved_accounts = accounts.has_column("owner_id").then(|| {
+        (0..accounts.len())
+            .filter(|&i| accounts.owner_id[i] != territories[account_territory[i] as usize].rep_id)
+            .count()
+    });
+    let released: usize = setups.iter().map(|(_, s)| s.pins_released).sum();
+    if released > 0 {
+        warnings.push(format!(
+            "{released} locked or late-stage accounts have an owner who leaves, is not a rep of their segment, or no realignment runs: planned like any other account"
+        ));
+    }
+    let mut timings = vec![("units".to_string(), units_time)];
+    for s in &solutions {
+        for (name, secs) in &s.timings {
+            match timings.iter_mut().find(|(n, _)| n == name) {
+                Some(t) => t.1 += secs,
+                None => timings.push((name.clone(), *secs)),
+            }
+        }
+    }
+    timings.push(("total".to_string(), started.elapsed().as_secs_f64()));
+
+    let unit_objective: f64 = solutions.iter().map(|s| s.objective).sum();
+    let lp_bound: Option<f64> = solutions
+        .iter()
+        .map(|s| s.lp_bound)
+        .sum::<Option<f64>>()
+        .filter(|_| !solutions.is_empty());
+    let gap = lp_bound
+        .filter(|b| *b > 0.0)
+        .map(|b| (unit_objective - b) / b);
+    let unit_count: usize = setups.iter().map(|(_, s)| s.units.len()).sum();
+    let sum_units = |f: &dyn Fn(&crate::units::Units) -> usize| -> usize {
+        setups.iter().map(|(_, s)| f(&s.units)).sum()
+    };
+    let summary = Summary {
+        terraplan_version: env!("CARGO_PKG_VERSION").to_string(),
+        scenario: scenario.name.clone(),
+        seed: scenario.seed,
+        inputs: Inputs {
+            scenario: scenario.source.display().to_string(),
+            accounts: scenario.accounts_path.display().to_string(),
+            reps: scenario.reps_path.as_ref().map(|p| p.display().to_string()),
+        },
+        accounts: accounts.len(),
+        territories: k,
+        units: UnitSummary {
+            kind: match scenario.unit {
+                UnitKind::PostalCode => "postal_code".into(),
+                UnitKind::Account => "account".into(),
+            },
+            count: unit_count,
+            split_postal_codes: sum_units(&|u| u.split_units),
+            split_parts: sum_units(&|u| u.split_parts),
+            oversized_accounts: sum_units(&|u| u.oversized_accounts),
+            accounts_without_postal_code: sum_units(&|u| u.without_postal_code),
+            adjacency_edges: sum_units(&|u| u.adjacency.nbrs.len() / 2),
+        },
+        metrics: metric_summaries,
+        objective: ObjectiveSummary {
+            weight: am.weight_name.clone(),
+            formula: am.weight_formula.clone(),
+            weighted_distance,
+            unit_objective,
+            lp_bound,
+            gap,
+            lp_status: solutions
+                .first()
+                .map_or("not run".into(), |s| s.lp_status.clone()),
+            lp_variables: solutions.iter().map(|s| s.lp_variables).sum(),
+            fractional_units_rounded: solutions.iter().map(|s| s.fractional_units).sum(),
+        },
+        contiguous_territories: contiguous,
+        compactness,
+        moved_accounts,
+        disruption,
+        hierarchy: built.levels,
+        max_accounts: scenario.max_accounts,
+        warnings,
+        timings,
+    };
+    let plan = Plan {
+        territories,
+        nodes: built.nodes,
+        account_territory,
+        summary,
+    };
+    infeasibility(&plan, scenario, reps)?;
+    Ok(plan)
+}
+
+/// Plans every segment down its hierarchy; move costs are scaled by `cost_scale`.
+fn solve_segments(
+    scenario: &Scenario,
+    reps: Option<&Reps>,
+    am: &AccountMetrics,
+    setups: &[(usize, setup::SegmentSetup)],
+    options: &Options,
+    cost_scale: f64,
+    hard_budget: bool,
+) -> Result<(Vec<hierarchy::SegmentPlan>, Vec<String>), Error> {
+    let mut planned = Vec::new();
+    let mut warnings = Vec::new();
+    for (_, st) in setups {
+        let (pinned, pinned_count) = setup::pinned_loads(st, am);
+        let caps = caps(scenario, reps, st, &pinned_count);
+        check_pins_fit(st, am, &pinned, caps.as_deref())?;
+        let unit_accounts: Vec<f64> = (0..st.units.len())
+            .map(|u| st.units.members(u).len() as f64)
+            .collect();
+        let move_cost: Vec<f64> = st
+            .realign
+            .as_ref()
+            .map(|h| h.move_cost.iter().map(|c| c * cost_scale).collect())
+            .unwrap_or_default();
+        let budgets: Vec<SegmentBudget> = match (&st.realign, hard_budget) {
+            (Some(h), true) => {
+                let mut b = Vec::new();
+                if let Some(share) = scenario.realign.max_moved_accounts {
+                    b.push(SegmentBudget {
+                        amount: &h.own_accounts,
+                        base: &h.other_accounts,
+                        total: &h.all_accounts,
+                        share,
+                    });
+                }
+                if let Some(share) = scenario.realign.max_moved_pipeline {
+                    b.push(SegmentBudget {
+                        amount: &h.own_pipeline,
+                        base: &h.other_pipeline,
+                        total: &h.all_pipeline,
+                        share,
+                    });
+                }
+                b
+            }
+            _ => Vec::new(),
+        };
+        let input = SegmentInput {
+            coordinates: scenario.coordinates,
+            coords: &st.units.coords,
+            weight: &st.units.weight,
+            values: &st.units.values,
+            adjacency: &st.units.adjacency,
+            leaf_target: st.leaf_target.clone(),
+            tolerance: &am.tolerances,
+            leaves: st.leaves.len(),
+            levels: &scenario.levels,
+            pinned,
+            caps,
+            unit_accounts: &unit_accounts,
+            realign: st.realign.as_ref().map(|h| SegmentRealign {
+                home: &h.home,
+                move_cost: &move_cost,
+                budgets,
+                book_centre: h.book_centre.clone(),
+            }),
+        };
+        let sp = hierarchy::plan_segment(&input, options)?;
+        warnings.extend(sp.warnings.iter().map(|w| format!("{}: {w}", st.name)));
+        planned.push(sp);
+    }
+    Ok((planned, warnings))
+}
+
+fn within_budget(d: &Disruption) -> bool {
+    d.max_moved_accounts
+        .is_none_or(|m| d.chosen_moves_share <= m + BAND_SLACK)
+        && d.max_moved_pipeline
+            .is_none_or(|m| d.chosen_pipeline_share <= m + BAND_SLACK)
+}
+
+/// Parents of a single territory run no partition; their one territory is whole.
+fn single_leaf_parents(p: &hierarchy::SegmentPlan) -> usize {
+    let mut parents: Vec<usize> = p.leaf_node.clone();
+    parents.sort_unstable();
+    let mut count = 0;
+    let mut i = 0;
+    while i < parents.len() {
+        let j = parents[i..]
+            .iter()
+            .take_while(|&&x| x == parents[i])
+            .count();
+        if j == 1 {
+            count += 1;
+        }
+        i += j;
+    }
+    count
+}
+
+/// Per leaf: accounts its free units may add under the caps (plan-wide and the rep's own),
+/// net of pinned accounts; None when nothing is capped.
+fn caps(
+    scenario: &Scenario,
+    reps: Option<&Reps>,
+    st: &setup::SegmentSetup,
+    pinned_count: &[f64],
+) -> Option<Vec<f64>> {
+    let rep_cap = |l: usize| {
+        st.leaves[l]
+            .rep
+            .and_then(|i| reps.and_then(|r| r.reps[i].max_accounts))
+            .map(|c| c as usize)
+    };
+    let any = scenario.max_accounts.is_some() || (0..st.leaves.len()).any(|l| rep_cap(l).is_some());
+    if !any {
+        return None;
+    }
+    let unbounded = st.accounts.len() as f64 + 1.0;
+    Some(
+        (0..st.leaves.len())
+            .map(|l| {
+                let cap = match (scenario.max_accounts, rep_cap(l)) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+                cap.map_or(unbounded, |c| c as f64 - pinned_count[l])
+            })
+            .collect(),
+    )
+}
+
+/// Accounts pinned to a territory can alone break its band or cap: say so before solving.
+fn check_pins_fit(
+    st: &setup::SegmentSetup,
+    am: &AccountMetrics,
+    pinned: &Array2<f64>,
+    caps: Option<&[f64]>,
+) -> Result<(), Error> {
+    let mut lines = Vec::new();
+    for l in 0..st.leaves.len() {
+        for j in 0..am.names.len() {
+            let hi = st.leaf_target[j] * (1.0 + am.tolerances[j]);
+            if pinned[(l, j)] > hi * (1.0 + BAND_SLACK) {
+                lines.push(format!(
+                    "{} territory {}: locked and late-stage accounts alone carry {} = {:.4e}, above the band's top {:.4e} (+{:.1}%); the smallest feasible tolerance is {:.1}%",
+                    st.name,
+                    l + 1,
+                    am.names[j],
+                    pinned[(l, j)],
+                    hi,
+                    am.tolerances[j] * 100.0,
+                    (pinned[(l, j)] / st.leaf_target[j] - 1.0) * 100.0
+                ));
+            }
+        }
+        if let Some(c) = caps
+            && c[l] < 0.0
+        {
+            lines.push(format!(
+                "{} territory {}: pinned accounts exceed the account cap by {}",
+                st.name,
+                l + 1,
+                -c[l]
+            ));
+        }
+    }
+    if lines.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Infeasible(format!(
+            "pinned accounts cannot fit:\n  {}\n  hint: unlock accounts, set realign.keep_late_stage = false, or widen the band",
+            lines.join("\n  ")
+        )))
+    }
+}
+
+/// One pass over the accounts: Σ weight × distance to the territory's weighted centre
+/// (the objective as reported), and the compactness figures from the same distances.
+fn distances(
+    accounts: &Accounts,
+    weight: &[f64],
+    account_territory: &[u32],
+    territories: &[Territory],
+    coordinates: Coordinates,
+    contiguous: usize,
+) -> (f64, Compactness) {
+    let k = territories.len();
+    let mut weighted = 0.0;
+    let mut sum = vec![0.0; k];
+    let mut max_distance: f64 = 0.0;
+    for (i, &t) in account_territory.iter().enumerate() {
+        let d = coordinates.distance(accounts.pos[i], territories[t as usize].centre);
+        weighted += weight[i] * d;
+        sum[t as usize] += d;
+        max_distance = max_distance.max(d);
+    }
+    let means: Vec<f64> = (0..k)
+        .map(|t| sum[t] / territories[t].accounts.max(1) as f64)
+        .collect();
+    let compactness = Compactness {
+        mean_distance: means.iter().sum::<f64>() / k.max(1) as f64,
+        worst_territory_mean_distance: means.iter().cloned().fold(0.0, f64::max),
+        max_distance,
+        contiguous_share: contiguous as f64 / k.max(1) as f64,
+    };
+    (weighted, compactness)
+}
+
+/// A plan outside a band, cap or budget is not a plan: exit 1 naming the worst breaches.
+fn infeasibility(plan: &Plan, scenario: &Scenario, reps: Option<&Reps>) -> Result<(), Error> {
+    let mut worst: Vec<(f64, String)> = Vec::new();
+    let names: Vec<&str> = plan
+        .summary
+        .metrics
+        .iter()
+        .map(|m| m.name.as_str())
+        .collect();
+    let mut band = |id: &str, what: &str, value: f64, target: f64, tol: f64, name: &str| {
+        let dev = if target > 0.0 {
+            value / target - 1.0
+        } else {
+            0.0
+        };
+        let excess = dev.abs() - tol;
+        if excess > BAND_SLACK {
+            worst.push((
+                excess,
+                format!(
+                    "{what} {id} {name}: {:+.2}% of target (band ±{:.2}%; feasible from ±{:.2}%)",
+                    dev * 100.0,
+                    tol * 100.0,
+                    dev.abs() * 100.0
+                ),
+            ));
+        }
+    };
+    for (j, ms) in plan.summary.metrics.iter().enumerate() {
+        for t in &plan.territories {
+            band(
+                &t.id,
+                "territory",
+                t.values[j],
+                t.targets[j],
+                ms.tolerance,
+                names[j],
+            );
+        }
+    }
+    for n in plan.nodes.iter().filter(|n| n.parent.is_some()) {
+        for j in 0..names.len() {
+            band(
+                &n.id,
+                &n.level,
+                n.values[j],
+                n.targets[j],
+                n.tolerances[j],
+                names[j],
+            );
+        }
+    }
+    for t in &plan.territories {
+        if let Some(cap) = territory_cap(scenario, reps, &t.rep_id)
+            && t.accounts > cap
+        {
+            worst.push((
+                1.0,
+                format!(
+                    "territory {} holds {} accounts, over its cap of {cap}",
+                    t.id, t.accounts
+                ),
+            ));
+        }
+    }
+    if let Some(d) = &plan.summary.disruption {
+        if let Some(max) = d.max_moved_accounts
+            && d.chosen_moves_share > max + BAND_SLACK
+        {
+            worst.push((
+                    1.0,
+                    format!(
+                        "disruption budget: {:.2}% of accounts change owner by choice, over the {:.2}% allowed",
+                        d.chosen_moves_share * 100.0,
+                        max * 100.0
+                    ),
+                ));
+        }
+        if let Some(max) = d.max_moved_pipeline
+            && d.chosen_pipeline_share > max + BAND_SLACK
+        {
+            worst.push((
+                    1.0,
+                    format!(
+                        "disruption budget: {:.2}% of pipeline changes owner by choice, over the {:.2}% allowed",
+                        d.chosen_pipeline_share * 100.0,
+                        max * 100.0
+                    ),
+                ));
+        }
+    }
+    if worst.is_empty() {
+        return Ok(());
+    }
+    worst.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    let n = worst.len();
+    let lines: Vec<String> = worst.into_iter().take(10).map(|w| w.1).collect();
+    Err(Error::Infeasible(format!(
+        "{n} bands, caps or budgets could not be met; the worst:\n  {}\n  hint: widen the tolerance of the metric named most, raise the cap or budget, or plan fewer territories",
+        lines.join("\n  ")
+    )))
+}
+
+/// A territory's account cap: the plan's, lowered by its rep's own.
+pub fn territory_cap(scenario: &Scenario, reps: Option<&Reps>, rep_id: &str) -> Option<usize> {
+    let rep = reps
+        .and_then(|r| r.find(rep_id))
+        .and_then(|r| r.max_accounts)
+        .map(|c| c as usize);
+    match (scenario.max_accounts, rep) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// Moves against today's owners: forced (the owner leaves or sells elsewhere) or chosen.
+#[allow(clippy::too_many_arguments)]
+fn disruption(
+    scenario: &Scenario,
+    accounts: &Accounts,
+    am: &AccountMetrics,
+    reps: Option<&Reps>,
+    defs: &[SegmentDef],
+    seg_of: &[u16],
+    account_territory: &[u32],
+    territories: &[Territory],
+    setups: &[(usize, setup::SegmentSetup)],
+) -> Disruption {
+    let pipeline = accounts.numeric.get("pipeline").map(|c| &c.values);
+    let potential = am.names.iter().position(|n| n == "potential");
+    let mut d = Disruption {
+        max_moved_accounts: scenario.realign.max_moved_accounts,
+        max_moved_pipeline: scenario.realign.max_moved_pipeline,
+        ..Disruption::default()
+    };
+    let (mut pipe_total, mut pot_total, mut chosen_pipe) = (0.0, 0.0, 0.0);
+    for i in 0..accounts.len() {
+        let pipe = pipeline.map_or(0.0, |p| p[i]);
+        let pot = potential.map_or(0.0, |j| am.values[(i, j)]);
+        pipe_total += pipe;
+        pot_total += pot;
+        let owner = &accounts.owner_id[i];
+        if owner.is_empty() {
+            continue;
+        }
+        d.accounts_with_owner += 1;
+        let t = &territories[account_territory[i] as usize];
+        if *owner == t.rep_id {
+            continue;
+        }
+        d.moved_accounts += 1;
+        d.moved_pipeline += pipe;
+        d.moved_potential += pot;
+        if forced_move(reps, defs, seg_of[i] as usize, owner) {
+            d.forced_moves += 1;
+        } else {
+            d.chosen_moves += 1;
+            chosen_pipe += pipe;
+        }
+    }
+    let n = accounts.len().max(1) as f64;
+    let share = |a: f64, b: f64| if b > 0.0 { a / b } else { 0.0 };
+    d.moved_accounts_share = d.moved_accounts as f64 / n;
+    d.chosen_moves_share = d.chosen_moves as f64 / n;
+    d.moved_pipeline_share = share(d.moved_pipeline, pipe_total);
+    d.chosen_pipeline_share = share(chosen_pipe, pipe_total);
+    d.moved_potential_share = share(d.moved_potential, pot_total);
+    for (_, st) in setups {
+        d.pinned_accounts += st.pinned.len();
+        d.pins_released += st.pins_released;
+        d.pinned_kept += st
+            .pinned
+            .iter()
+            .filter(|&&(a, _)| {
+                let a = a as usize;
+                territories[account_territory[a] as usize].rep_id == accounts.owner_id[a]
+            })
+            .count();
+    }
+    d
+}
+
+/// An owner who leaves, is not staffed, or sells into another segment cannot keep the
+/// account: its move is the scenario's, not the plan's.
+pub fn forced_move(reps: Option<&Reps>, defs: &[SegmentDef], segment: usize, owner: &str) -> bool {
+    let Some(rep) = reps.and_then(|r| r.find(owner)) else {
+        return true;
+    };
+    if rep.status != crate::model::RepStatus::Active {
+        return true;
+    }
+    defs.len() > 1 && !defs[segment].name.eq_ignore_ascii_case(rep.segment.trim())
+}
