@@ -169,7 +169,7 @@ fn territories_csv(plan: &Plan) -> Result<Vec<u8>, Error> {
         "status",
         "centre_a",
         "centre_b",
-        "accounts",
+        "account_count",
     ]
     .iter()
     .map(|s| s.to_string())

@@ -27,6 +27,17 @@ pub fn summary_without_timings(dir: &Path) -> serde_json::Value {
 
 /// `terraplan generate` into `dir/gen`; returns the generated scenario's path.
 pub fn generate(dir: &Path, accounts: usize, reps: usize, seed: u64) -> PathBuf {
+    generate_with(dir, accounts, reps, seed, &[])
+}
+
+/// `terraplan generate` with extra arguments (e.g. `--tbh 1 --leaving 1`).
+pub fn generate_with(
+    dir: &Path,
+    accounts: usize,
+    reps: usize,
+    seed: u64,
+    extra: &[&str],
+) -> PathBuf {
     let data = dir.join("gen");
     bin()
         .args([
@@ -36,6 +47,7 @@ pub fn generate(dir: &Path, accounts: usize, reps: usize, seed: u64) -> PathBuf 
             "--reps",
             &reps.to_string(),
         ])
+        .args(extra)
         .args(["--seed", &seed.to_string(), "--out"])
         .arg(&data)
         .assert()
@@ -55,4 +67,28 @@ pub fn plan(dir: &Path, name: &str, scenario: &Path, extra: &[&str]) -> PathBuf 
         .assert()
         .success();
     out
+}
+
+/// A CSV file as (header, rows of cells).
+pub fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
+    let mut r = csv::Reader::from_path(path).expect("readable csv");
+    let h = r
+        .headers()
+        .expect("header")
+        .iter()
+        .map(String::from)
+        .collect();
+    let rows = r
+        .records()
+        .map(|x| x.expect("record").iter().map(String::from).collect())
+        .collect();
+    (h, rows)
+}
+
+/// Index of a column by name.
+pub fn col(header: &[String], name: &str) -> usize {
+    header
+        .iter()
+        .position(|h| h == name)
+        .unwrap_or_else(|| panic!("column {name} in {header:?}"))
 }
