@@ -17,6 +17,7 @@ pub mod io;
 pub mod metrics;
 pub mod model;
 pub mod planner;
+pub mod quota;
 pub mod segment;
 pub mod solve;
 pub mod units;

@@ -149,3 +149,14 @@ fn eval_expr(
     }
     Ok(out)
 }
+
+/// One metric by name (a formula, a built-in or a column) for every account.
+pub fn evaluate_one(
+    name: &str,
+    accounts: &Accounts,
+    scenario: &Scenario,
+) -> Result<Vec<f64>, InputError> {
+    let at = Location::file(&scenario.source).field(name);
+    let (expr, loc) = definition(name, accounts, scenario, &at)?;
+    eval_expr(&expr, name, accounts, &loc, &mut Vec::new())
+}

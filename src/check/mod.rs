@@ -6,6 +6,7 @@
 
 mod constraints;
 mod hierarchy;
+mod quota;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -272,6 +273,16 @@ pub fn check_dir(dir: &Path) -> Result<CheckReport, Error> {
         territory_reps: trows.iter().map(|r| r[trep].clone()).collect(),
     };
     constraints::check(&plan, &mut report.failures);
+    if let Some(q) = &scenario.quota {
+        quota::check(
+            dir,
+            q,
+            &defs.iter().map(|d| d.name.clone()).collect::<Vec<_>>(),
+            &plan.territory_ids,
+            &plan.territory_reps,
+            &mut report.failures,
+        )?;
+    }
     let parent_col = col(&th, "parent", &tpath)?;
     hierarchy::check(
         dir,

@@ -14,7 +14,7 @@ pub struct OutFile {
 }
 
 pub fn plan_files(plan: &Plan, accounts: &Accounts) -> Result<Vec<OutFile>, Error> {
-    Ok(vec![
+    let mut files = vec![
         OutFile {
             name: "assignments.csv".into(),
             bytes: assignments_csv(plan, accounts)?,
@@ -33,7 +33,52 @@ pub fn plan_files(plan: &Plan, accounts: &Accounts) -> Result<Vec<OutFile>, Erro
             bytes: serde_json::to_vec_pretty(&plan.summary)
                 .map_err(|e| Error::Solver(e.to_string()))?,
         },
+    ];
+    if !plan.quotas.is_empty() {
+        files.push(OutFile {
+            name: "quotas.csv".into(),
+            bytes: quotas_csv(plan)?,
+        });
+    }
+    Ok(files)
+}
+
+fn quotas_csv(plan: &Plan) -> Result<Vec<u8>, Error> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record([
+        "rep_id",
+        "territory_id",
+        "segment",
+        "potential",
+        "share",
+        "base_quota",
+        "experience_factor",
+        "ramp_factor",
+        "full_quota",
+        "recommended_quota",
+        "continuity",
+        "reason",
     ])
+    .map_err(csv_err)?;
+    for q in &plan.quotas {
+        w.write_record([
+            safe_cell(&q.rep_id).as_ref(),
+            &q.territory_id,
+            safe_cell(&q.segment).as_ref(),
+            &format!("{:.2}", q.potential),
+            &format!("{:.6}", q.share),
+            &format!("{:.2}", q.base_quota),
+            &format!("{:.4}", q.experience_factor),
+            &format!("{:.4}", q.ramp_factor),
+            &format!("{:.2}", q.full_quota),
+            &format!("{:.2}", q.recommended_quota),
+            &format!("{:.4}", q.continuity),
+            safe_cell(&q.reason).as_ref(),
+        ])
+        .map_err(csv_err)?;
+    }
+    w.into_inner()
+        .map_err(|e| Error::io("write", Path::new("quotas.csv"), e.into_error()))
 }
 
 /// The hierarchy as one tree: nodes above the territories, then the territories as

@@ -110,8 +110,15 @@ struct ObjectiveSpec {
 #[serde(deny_unknown_fields)]
 struct QuotaSection {
     target: Spanned<f64>,
+    #[serde(default)]
+    segment_targets: BTreeMap<String, Spanned<f64>>,
     over_assignment: Option<Spanned<f64>>,
-    ramp: Option<Vec<f64>>,
+    ramp: Option<Spanned<Vec<f64>>>,
+    #[serde(default)]
+    experience: BTreeMap<String, Spanned<f64>>,
+    period_start: Option<String>,
+    period_months: Option<Spanned<i64>>,
+    tbh_hire_month: Option<Spanned<i64>>,
 }
 
 /// 1-based line and column of a byte offset.
@@ -273,10 +280,61 @@ pub fn parse_scenario(path: &Path, text: &str) -> Result<Scenario, InputError> {
                     format!("over_assignment must be between 0 and 1, not {over}"),
                 ));
             }
+            let ramp = match &q.ramp {
+                None => vec![0.0, 0.25, 0.5, 0.75, 1.0],
+                Some(r) if r.get_ref().iter().all(|x| (0.0..=1.0).contains(x)) => {
+                    r.get_ref().clone()
+                }
+                Some(r) => {
+                    return Err(InputError::new(
+                        src.loc(r, "quota.ramp"),
+                        "ramp holds productivity shares between 0 and 1, month 1 first",
+                    ));
+                }
+            };
+            let mut segment_targets = BTreeMap::new();
+            for (name, v) in &q.segment_targets {
+                if !(v.get_ref().is_finite() && *v.get_ref() >= 0.0) {
+                    return Err(InputError::new(
+                        src.loc(v, "quota.segment_targets"),
+                        format!("the target of '{name}' must be an amount of 0 or more"),
+                    ));
+                }
+                segment_targets.insert(name.clone(), *v.get_ref());
+            }
+            if segment_targets.values().sum::<f64>() > target * (1.0 + 1e-12) {
+                return Err(InputError::new(
+                    src.loc(&q.target, "quota.segment_targets"),
+                    "segment targets add up to more than the company target",
+                ));
+            }
+            let mut experience = BTreeMap::from([
+                ("junior".to_string(), 0.9),
+                ("mid".to_string(), 1.0),
+                ("senior".to_string(), 1.1),
+            ]);
+            for (level, v) in &q.experience {
+                if !(v.get_ref().is_finite() && *v.get_ref() > 0.0) {
+                    return Err(InputError::new(
+                        src.loc(v, "quota.experience"),
+                        format!("the factor for '{level}' must be above 0"),
+                    ));
+                }
+                experience.insert(level.to_ascii_lowercase(), *v.get_ref());
+            }
             Some(QuotaSettings {
                 target,
+                segment_targets,
                 over_assignment: over,
-                ramp: q.ramp.unwrap_or_else(|| vec![0.0, 0.25, 0.5, 0.75, 1.0]),
+                ramp,
+                experience,
+                period_start: q.period_start.clone(),
+                period_months: src
+                    .count(&q.period_months, "quota.period_months", 1)?
+                    .unwrap_or(12),
+                tbh_hire_month: src
+                    .count(&q.tbh_hire_month, "quota.tbh_hire_month", 0)?
+                    .unwrap_or(3),
             })
         }
     };

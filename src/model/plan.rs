@@ -137,6 +137,8 @@ pub struct Summary {
     pub hierarchy: Vec<(String, usize)>,
     /// Most accounts any territory may hold, when capped.
     pub max_accounts: Option<usize>,
+    /// Street quota, coverage of target, ramp gap and quota / potential spread.
+    pub quota: Option<crate::quota::QuotaSummary>,
     pub warnings: Vec<String>,
     /// Seconds per phase. Left out of determinism comparisons.
     pub timings: Vec<(String, f64)>,
@@ -147,6 +149,8 @@ pub struct Plan {
     pub territories: Vec<Territory>,
     /// Segments and levels above the territories, root of each segment first (pre-order).
     pub nodes: Vec<HierarchyNode>,
+    /// One row per territory when the scenario sets a quota target.
+    pub quotas: Vec<crate::quota::QuotaRow>,
     /// Index into `territories` for every input account, in input order.
     pub account_territory: Vec<u32>,
     pub summary: Summary,

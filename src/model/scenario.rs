@@ -149,9 +149,20 @@ impl Default for RealignSettings {
 
 #[derive(Debug, Clone)]
 pub struct QuotaSettings {
+    /// Company target for the plan period.
     pub target: f64,
+    /// Targets of named segments; the rest of the target is split by potential.
+    pub segment_targets: BTreeMap<String, f64>,
+    /// Street quota = target × (1 + over_assignment).
     pub over_assignment: f64,
+    /// Productivity by month since hire (month 1 first); 1.0 after the list.
     pub ramp: Vec<f64>,
+    /// Quota factor by rep level (lower-case); 1.0 for a level not listed.
+    pub experience: BTreeMap<String, f64>,
+    pub period_start: Option<String>,
+    pub period_months: usize,
+    /// Plan month (0 = first) in which a to-be-hired rep starts.
+    pub tbh_hire_month: usize,
 }
 
 #[derive(Debug, Clone)]

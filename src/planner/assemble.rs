@@ -9,6 +9,7 @@ use crate::metrics::AccountMetrics;
 use crate::model::plan::HierarchyNode;
 use crate::model::scenario::SegmentDef;
 use crate::model::{Accounts, Reps, Scenario, Territory};
+use crate::quota::{self, Continuity};
 
 use super::setup::SegmentSetup;
 
@@ -38,6 +39,7 @@ pub fn assemble(
     setups: &[(usize, SegmentSetup)],
     planned: &[SegmentPlan],
     realigning: bool,
+    potential: &[f64],
 ) -> Built {
     let m = am.names.len();
     let total_leaves: usize = setups.iter().map(|(_, s)| s.leaves.len()).sum();
@@ -96,7 +98,7 @@ pub fn assemble(
             .iter()
             .map(|l| l.pts.iter().map(|p| p.1).sum::<f64>() + l.accounts as f64 * 1e-9)
             .collect();
-        let rep_of = reps_on_leaves(accounts, reps, st, &leaf_of_account, realigning);
+        let rep_of = reps_on_leaves(accounts, reps, st, &leaf_of_account, realigning, potential);
 
         // Walk the tree: children west to east, ids by path, territories numbered in order.
         let nodes = &sp.nodes;
@@ -283,25 +285,33 @@ fn sibling_names(
     names
 }
 
-/// The rep (and status) of each leaf. Realignment keeps each leaf's own rep; otherwise the
-/// segment's reps go where they own most accounts today (greedy on overlap), the rest in
-/// order; leaves beyond the reps are open.
+/// The rep (and status) of each leaf. Realignment keeps each leaf's own rep (the seat the
+/// plan was built around); otherwise the segment's reps are matched to leaves as an
+/// assignment problem (continuity first, then experience to size); leaves left are open.
 fn reps_on_leaves(
     accounts: &Accounts,
     reps: Option<&Reps>,
     st: &SegmentSetup,
     leaf_of_account: &[(u32, usize)],
     realigning: bool,
+    potential: &[f64],
 ) -> Vec<(String, String)> {
     let k = st.leaves.len();
     let open = |l: usize| (format!("OPEN-{}-{}", st.name, l + 1), "open".to_string());
     let Some(reps) = reps else {
         return (0..k).map(open).collect();
     };
-    let label = |i: usize, l: usize| (reps.reps[i].id.clone(), st.leaves[l].status.to_string());
+    let label = |i: usize| {
+        let status = if reps.reps[i].status == crate::model::RepStatus::Tbh {
+            "tbh"
+        } else {
+            "active"
+        };
+        (reps.reps[i].id.clone(), status.to_string())
+    };
     if realigning {
         return (0..k)
-            .map(|l| st.leaves[l].rep.map_or_else(|| open(l), |i| label(i, l)))
+            .map(|l| st.leaves[l].rep.map_or_else(|| open(l), label))
             .collect();
     }
     let staffed: Vec<usize> = st.leaves.iter().filter_map(|l| l.rep).collect();
@@ -310,36 +320,51 @@ fn reps_on_leaves(
         .enumerate()
         .map(|(x, &i)| (reps.reps[i].id.as_str(), x))
         .collect();
-    let mut overlap: HashMap<(usize, usize), usize> = HashMap::new();
+    let pipeline = accounts.numeric.get("pipeline").map(|c| &c.values);
+    let mut owned = vec![vec![Continuity::default(); k]; staffed.len()];
+    let mut size = vec![0.0; k];
+    let mut count = vec![0.0f64; k];
+    let mut pipe = vec![0.0; k];
     for &(a, l) in leaf_of_account {
-        if let Some(&r) = index.get(accounts.owner_id[a as usize].as_str()) {
-            *overlap.entry((l, r)).or_default() += 1;
+        let a = a as usize;
+        let p = pipeline.map_or(0.0, |c| c[a]);
+        size[l] += potential[a];
+        count[l] += 1.0;
+        pipe[l] += p;
+        if let Some(&r) = index.get(accounts.owner_id[a].as_str()) {
+            owned[r][l].accounts += 1.0;
+            owned[r][l].pipeline += p;
         }
     }
-    let mut pairs: Vec<(usize, usize, usize)> =
-        overlap.into_iter().map(|((l, r), c)| (c, l, r)).collect();
-    pairs.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
-    let mut rep_of: Vec<Option<usize>> = vec![None; k];
-    let mut used = vec![false; staffed.len()];
-    for (_, l, r) in pairs {
-        if rep_of[l].is_none() && !used[r] {
-            rep_of[l] = Some(r);
-            used[r] = true;
-        }
-    }
-    let mut free = (0..staffed.len()).filter(|&r| !used[r]);
-    (0..k)
-        .map(|l| match rep_of[l].or_else(|| free.next()) {
-            Some(r) => {
-                let i = staffed[r];
-                let status = if reps.reps[i].status == crate::model::RepStatus::Tbh {
-                    "tbh"
-                } else {
-                    "active"
-                };
-                (reps.reps[i].id.clone(), status.to_string())
-            }
-            None => open(l),
+    let has_pipeline = pipe.iter().any(|&p| p > 0.0);
+    let continuity: Vec<Vec<f64>> = owned
+        .iter()
+        .map(|row| {
+            (0..k)
+                .map(|l| {
+                    Continuity {
+                        accounts: row[l].accounts / count[l].max(1.0),
+                        pipeline: if pipe[l] > 0.0 {
+                            row[l].pipeline / pipe[l]
+                        } else {
+                            0.0
+                        },
+                    }
+                    .score(has_pipeline)
+                })
+                .collect()
         })
+        .collect();
+    let experience: Vec<f64> = staffed
+        .iter()
+        .map(|&i| quota::experience(&reps.reps[i]))
+        .collect();
+    let matched = quota::match_reps(&experience, &size, &continuity);
+    let mut rep_of: Vec<Option<usize>> = vec![None; k];
+    for (r, &l) in matched.iter().enumerate() {
+        rep_of[l] = Some(staffed[r]);
+    }
+    (0..k)
+        .map(|l| rep_of[l].map_or_else(|| open(l), label))
         .collect()
 }

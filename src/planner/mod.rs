@@ -17,8 +17,8 @@ use crate::model::plan::{
 };
 use crate::model::scenario::{LpSetting, SegmentDef, UnitKind};
 use crate::model::{Accounts, Plan, Reps, Scenario, Territory};
-use crate::segment;
 use crate::solve::{self, LpMode, Options};
+use crate::{quota, segment};
 
 /// Slack when comparing a value with its band: floating-point sums, not tolerance.
 pub const BAND_SLACK: f64 = 1e-9;
@@ -46,6 +46,7 @@ pub fn territory_count(scenario: &Scenario, reps: Option<&Reps>) -> Result<usize
 pub fn plan(scenario: &Scenario, accounts: &Accounts, reps: Option<&Reps>) -> Result<Plan, Error> {
     let started = Instant::now();
     let am = metrics::evaluate(accounts, scenario)?;
+    let potential = metrics::evaluate_one("potential", accounts, scenario)?;
     let m = am.names.len();
     let defs = segment::definitions(scenario);
     let seg_of = segment::classify(accounts, &defs)?;
@@ -62,7 +63,7 @@ pub fn plan(scenario: &Scenario, accounts: &Accounts, reps: Option<&Reps>) -> Re
     let t = Instant::now();
     let mut setups = Vec::new();
     for (s, def) in defs.iter().enumerate() {
-        let leaves = setup::leaves_of(def, &staffed[s], reps, members[s].len())?;
+        let leaves = setup::leaves_of(def, &staffed[s], members[s].len())?;
         if leaves.is_empty() {
             continue;
         }
@@ -121,7 +122,7 @@ pub fn plan(scenario: &Scenario, accounts: &Accounts, reps: Option<&Reps>) -> Re
             hard_budget,
         )?;
         let built = assemble::assemble(
-            scenario, accounts, &am, reps, &defs, &setups, &planned, realigning,
+            scenario, accounts, &am, reps, &defs, &setups, &planned, realigning, &potential,
         );
         let fits = || {
             let d = disruption(
@@ -270,17 +271,85 @@ pub fn plan(scenario: &Scenario, accounts: &Accounts, reps: Option<&Reps>) -> Re
         disruption,
         hierarchy: built.levels,
         max_accounts: scenario.max_accounts,
+        quota: None,
         warnings,
         timings,
     };
+    let (quotas, quota_summary) = match &scenario.quota {
+        Some(q) => {
+            let (rows, qs) = quotas_of(
+                q,
+                accounts,
+                reps,
+                &potential,
+                &account_territory,
+                &territories,
+            );
+            (rows, Some(qs))
+        }
+        None => (Vec::new(), None),
+    };
+    let mut summary = summary;
+    summary.quota = quota_summary;
     let plan = Plan {
         territories,
+        quotas,
         nodes: built.nodes,
         account_territory,
         summary,
     };
     infeasibility(&plan, scenario, reps)?;
     Ok(plan)
+}
+
+/// Each territory's potential, today's owner's share of it (continuity), and the quota.
+fn quotas_of(
+    q: &crate::model::scenario::QuotaSettings,
+    accounts: &Accounts,
+    reps: Option<&Reps>,
+    potential: &[f64],
+    account_territory: &[u32],
+    territories: &[Territory],
+) -> (Vec<quota::QuotaRow>, quota::QuotaSummary) {
+    let k = territories.len();
+    let pipeline = accounts.numeric.get("pipeline").map(|c| &c.values);
+    let mut pot = vec![0.0; k];
+    let mut n = vec![0.0f64; k];
+    let mut pipe = vec![0.0; k];
+    let mut own = vec![quota::Continuity::default(); k];
+    for (i, &t) in account_territory.iter().enumerate() {
+        let t = t as usize;
+        let p = pipeline.map_or(0.0, |c| c[i]);
+        pot[t] += potential[i];
+        n[t] += 1.0;
+        pipe[t] += p;
+        if accounts.owner_id[i] == territories[t].rep_id {
+            own[t].accounts += 1.0;
+            own[t].pipeline += p;
+        }
+    }
+    let seats: Vec<quota::Seat> = territories
+        .iter()
+        .enumerate()
+        .map(|(t, terr)| quota::Seat {
+            territory_id: &terr.id,
+            segment: &terr.segment,
+            potential: pot[t],
+            rep: reps
+                .filter(|_| terr.status != "open")
+                .and_then(|r| r.find(&terr.rep_id)),
+            rep_id: &terr.rep_id,
+            continuity: quota::Continuity {
+                accounts: own[t].accounts / n[t].max(1.0),
+                pipeline: if pipe[t] > 0.0 {
+                    own[t].pipeline / pipe[t]
+                } else {
+                    0.0
+                },
+            },
+        })
+        .collect();
+    quota::quotas(q, &seats)
 }
 
 /// Plans every segment down its hierarchy; move costs are scaled by `cost_scale`.

@@ -17,7 +17,6 @@ use crate::units::{Units, build_units};
 #[derive(Debug, Clone)]
 pub struct Leaf {
     pub rep: Option<usize>,
-    pub status: &'static str,
 }
 
 pub struct SegmentSetup {
@@ -86,19 +85,9 @@ pub fn reps_by_segment(defs: &[SegmentDef], reps: Option<&Reps>) -> Result<Vec<V
 pub fn leaves_of(
     def: &SegmentDef,
     staffed: &[usize],
-    reps: Option<&Reps>,
     accounts_here: usize,
 ) -> Result<Vec<Leaf>, Error> {
-    let mut leaves: Vec<Leaf> = staffed
-        .iter()
-        .map(|&i| Leaf {
-            rep: Some(i),
-            status: match reps.map(|r| r.reps[i].status) {
-                Some(RepStatus::Tbh) => "tbh",
-                _ => "active",
-            },
-        })
-        .collect();
+    let mut leaves: Vec<Leaf> = staffed.iter().map(|&i| Leaf { rep: Some(i) }).collect();
     match def.territories {
         Some(k) if k < leaves.len() => {
             return Err(InputError::new(
@@ -112,13 +101,7 @@ pub fn leaves_of(
             .hint("raise the territory count or leave it out to plan one territory per rep")
             .into());
         }
-        Some(k) => leaves.resize(
-            k,
-            Leaf {
-                rep: None,
-                status: "open",
-            },
-        ),
+        Some(k) => leaves.resize(k, Leaf { rep: None }),
         None => {}
     }
     if leaves.is_empty() && accounts_here > 0 {

@@ -51,6 +51,24 @@ fn bundled_sample_plans_inside_every_band() {
     // Every sample account appears exactly once in assignments.csv.
     let text = std::fs::read_to_string(out.join("assignments.csv")).unwrap();
     assert_eq!(text.lines().count(), 10_001);
+    // Quotas: one row per territory, explained; the two hires ramp; the sums hold.
+    let (h, rows) = crate::util::read_csv(&out.join("quotas.csv"));
+    assert_eq!(rows.len(), 60);
+    let c = |n: &str| crate::util::col(&h, n);
+    let num = |r: &Vec<String>, n: &str| r[c(n)].parse::<f64>().unwrap();
+    let hires: Vec<_> = rows
+        .iter()
+        .filter(|r| r[c("reason")].contains("to be hired"))
+        .collect();
+    assert_eq!(hires.len(), 2);
+    assert!(hires.iter().all(|r| num(r, "ramp_factor") < 0.6));
+    let street: f64 = rows.iter().map(|r| num(r, "full_quota")).sum();
+    assert!((street - 2.0e9 * 1.15).abs() < 1.0, "street quota {street}");
+    let recommended: f64 = rows.iter().map(|r| num(r, "recommended_quota")).sum();
+    let s = summary_without_timings(&out);
+    let gap = s["quota"]["ramp_gap"].as_f64().unwrap();
+    assert!((street - recommended - gap).abs() < 1.0 && gap > 0.0);
+    assert!(rows.iter().all(|r| !r[c("reason")].is_empty()));
 }
 
 /// Generated inputs, planned and judged by the checker: accounts, potential and workload
