@@ -35,6 +35,7 @@ fn accounts(n: usize, reps: usize) -> Accounts {
             NumericColumn {
                 values: rows.iter().map(f).collect(),
                 blanks: 0,
+                blank_rows: Vec::new(),
             },
         );
     };

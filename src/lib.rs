@@ -18,6 +18,7 @@ pub mod metrics;
 pub mod model;
 pub mod planner;
 pub mod quota;
+pub mod rules;
 pub mod segment;
 pub mod solve;
 pub mod units;

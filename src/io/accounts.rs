@@ -123,12 +123,14 @@ pub fn read_accounts(path: &Path, coordinates: Coordinates) -> Result<Accounts, 
         let mut col = NumericColumn {
             values: Vec::with_capacity(n),
             blanks: 0,
+            blank_rows: Vec::new(),
         };
-        for (line, row) in &table.rows {
+        for (i, (line, row)) in table.rows.iter().enumerate() {
             let cell = row[c].trim();
             let at = || Location::at(path, *line, c + 1).field(*name);
             if cell.is_empty() {
                 col.blanks += 1;
+                col.blank_rows.push(i as u32);
                 col.values.push(0.0);
                 continue;
             }

@@ -34,6 +34,12 @@ pub fn plan_files(plan: &Plan, accounts: &Accounts) -> Result<Vec<OutFile>, Erro
                 .map_err(|e| Error::Solver(e.to_string()))?,
         },
     ];
+    if let Some(rules) = &plan.rules {
+        files.push(OutFile {
+            name: "rules.json".into(),
+            bytes: serde_json::to_vec_pretty(rules).map_err(|e| Error::Solver(e.to_string()))?,
+        });
+    }
     if !plan.quotas.is_empty() {
         files.push(OutFile {
             name: "quotas.csv".into(),

@@ -34,6 +34,8 @@ pub struct NumericColumn {
     pub values: Vec<f64>,
     /// Blank cells, counted as 0 and reported in summary.json.
     pub blanks: usize,
+    /// Rows (0-based) whose cell was blank, ascending: a CRM rule never matches them.
+    pub blank_rows: Vec<u32>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -88,11 +90,13 @@ impl Accounts {
         let mut out = NumericColumn {
             values: Vec::with_capacity(raw.len()),
             blanks: 0,
+            blank_rows: Vec::new(),
         };
         for (i, cell) in raw.iter().enumerate() {
             let cell = cell.trim();
             if cell.is_empty() {
                 out.blanks += 1;
+                out.blank_rows.push(i as u32);
                 out.values.push(0.0);
                 continue;
             }

@@ -61,6 +61,17 @@ pub struct Disruption {
 }
 
 #[derive(Debug, Clone, Serialize)]
+pub struct RulesSummary {
+    pub stats: crate::rules::RuleStats,
+    pub replay_accounts: usize,
+    pub replay_accounts_matched: usize,
+    pub replay_postal_codes: usize,
+    pub replay_postal_codes_ok: usize,
+    pub rules: usize,
+    pub rule_items: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
 pub struct MetricSummary {
     pub name: String,
     pub formula: String,
@@ -139,6 +150,8 @@ pub struct Summary {
     pub max_accounts: Option<usize>,
     /// Street quota, coverage of target, ramp gap and quota / potential spread.
     pub quota: Option<crate::quota::QuotaSummary>,
+    /// Rule sizes and the replay: accounts and postal codes routed as planned.
+    pub rules: Option<RulesSummary>,
     pub warnings: Vec<String>,
     /// Seconds per phase. Left out of determinism comparisons.
     pub timings: Vec<(String, f64)>,
@@ -151,6 +164,8 @@ pub struct Plan {
     pub nodes: Vec<HierarchyNode>,
     /// One row per territory when the scenario sets a quota target.
     pub quotas: Vec<crate::quota::QuotaRow>,
+    /// The CRM rules that reproduce the plan (replayed before the plan is returned).
+    pub rules: Option<crate::rules::RuleSet>,
     /// Index into `territories` for every input account, in input order.
     pub account_territory: Vec<u32>,
     pub summary: Summary,

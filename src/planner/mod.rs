@@ -18,7 +18,7 @@ use crate::model::plan::{
 use crate::model::scenario::{LpSetting, SegmentDef, UnitKind};
 use crate::model::{Accounts, Plan, Reps, Scenario, Territory};
 use crate::solve::{self, LpMode, Options};
-use crate::{quota, segment};
+use crate::{quota, rules, segment};
 
 /// Slack when comparing a value with its band: floating-point sums, not tolerance.
 pub const BAND_SLACK: f64 = 1e-9;
@@ -272,6 +272,7 @@ pub fn plan(scenario: &Scenario, accounts: &Accounts, reps: Option<&Reps>) -> Re
         hierarchy: built.levels,
         max_accounts: scenario.max_accounts,
         quota: None,
+        rules: None,
         warnings,
         timings,
     };
@@ -291,15 +292,69 @@ pub fn plan(scenario: &Scenario, accounts: &Accounts, reps: Option<&Reps>) -> Re
     };
     let mut summary = summary;
     summary.quota = quota_summary;
-    let plan = Plan {
+    let mut plan = Plan {
         territories,
         quotas,
+        rules: None,
         nodes: built.nodes,
         account_territory,
         summary,
     };
     infeasibility(&plan, scenario, reps)?;
+    let t = Instant::now();
+    let (rules, rules_summary) = compile_rules(scenario, accounts, &plan, &defs, &seg_of)?;
+    plan.rules = Some(rules);
+    plan.summary.rules = Some(rules_summary);
+    let total = plan.summary.timings.pop();
+    plan.summary
+        .timings
+        .push(("rules".into(), t.elapsed().as_secs_f64()));
+    if let Some((name, secs)) = total {
+        plan.summary
+            .timings
+            .push((name, secs + t.elapsed().as_secs_f64()));
+    }
     Ok(plan)
+}
+
+/// Compiles the plan's CRM rules and replays them on every account and postal code: the
+/// plan is returned only when the rules reproduce it exactly.
+fn compile_rules(
+    scenario: &Scenario,
+    accounts: &Accounts,
+    plan: &Plan,
+    defs: &[SegmentDef],
+    seg_of: &[u16],
+) -> Result<(rules::RuleSet, crate::model::plan::RulesSummary), Error> {
+    let universe = rules::universe(scenario.coordinates);
+    let input = rules::compile::Input {
+        model: &scenario.name,
+        accounts,
+        plan,
+        defs,
+        seg_of,
+        universe: &universe,
+    };
+    let set = rules::compile::compile(&input).map_err(|e| Error::CheckFailed(vec![e]))?;
+    let replay = rules::replay_plan(&set, &input).map_err(|e| Error::CheckFailed(vec![e]))?;
+    if !replay.ok() {
+        return Err(Error::CheckFailed(replay.describe(20)));
+    }
+    let summary = crate::model::plan::RulesSummary {
+        stats: set.stats.clone(),
+        replay_accounts: replay.accounts,
+        replay_accounts_matched: replay.matched,
+        replay_postal_codes: replay.postal_codes,
+        replay_postal_codes_ok: replay.postal_codes - replay.postal_problems.len(),
+        rules: set.nodes.iter().map(|n| n.rules.len()).sum(),
+        rule_items: set
+            .nodes
+            .iter()
+            .flat_map(|n| &n.rules)
+            .map(|r| r.items.len())
+            .sum(),
+    };
+    Ok((set, summary))
 }
 
 /// Each territory's potential, today's owner's share of it (continuity), and the quota.

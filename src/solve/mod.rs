@@ -476,7 +476,7 @@ fn best_of<'a>(
 }
 
 /// Phase traces on stderr when TERRAPLAN_DEBUG is set (development aid).
-pub(crate) fn debug(msg: &str) {
+pub fn debug(msg: &str) {
     if std::env::var_os("TERRAPLAN_DEBUG").is_some() {
         eprintln!("[solve] {msg}");
     }

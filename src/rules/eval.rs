@@ -1,0 +1,513 @@
+//! The rule evaluator, with the CRM's semantics (see the module above), and the replay
+//! that compares what the rules do with what the plan says.
+
+use std::collections::{HashMap, HashSet};
+
+use rayon::prelude::*;
+
+use super::{Item, Op, RuleSet};
+
+/// An item ready to match: values lower-cased into a set, numbers parsed.
+enum Matcher {
+    Equals(HashSet<String>),
+    NotEqual(HashSet<String>),
+    StartsWith(HashSet<String>, usize),
+    Number(Op, f64),
+}
+
+impl Matcher {
+    fn new(item: &Item) -> Matcher {
+        let lower = || -> HashSet<String> {
+            item.values
+                .iter()
+                .map(|v| v.trim().to_lowercase())
+                .collect()
+        };
+        match item.op {
+            Op::Equals => Matcher::Equals(lower()),
+            Op::NotEqual => Matcher::NotEqual(lower()),
+            Op::StartsWith => {
+                let set = lower();
+                let longest = set.iter().map(|v| v.len()).max().unwrap_or(0);
+                Matcher::StartsWith(set, longest)
+            }
+            op => Matcher::Number(
+                op,
+                item.values
+                    .first()
+                    .and_then(|v| v.trim().parse().ok())
+                    .unwrap_or(f64::NAN),
+            ),
+        }
+    }
+
+    /// A blank field matches only `notEqual` (Salesforce: empty fields never match).
+    fn matches(&self, cell: Option<&str>) -> bool {
+        let cell = cell.map(str::trim).filter(|c| !c.is_empty());
+        let Some(cell) = cell else {
+            return matches!(self, Matcher::NotEqual(_));
+        };
+        match self {
+            Matcher::Equals(set) => set.contains(&cell.to_lowercase()),
+            Matcher::NotEqual(set) => !set.contains(&cell.to_lowercase()),
+            Matcher::StartsWith(set, longest) => {
+                let c = cell.to_lowercase();
+                (1..=c.len().min(*longest))
+                    .filter(|&n| c.is_char_boundary(n))
+                    .any(|n| set.contains(&c[..n]))
+            }
+            Matcher::Number(op, v) => match cell.parse::<f64>() {
+                Ok(x) => match op {
+                    Op::LessThan => x < *v,
+                    Op::GreaterThan => x > *v,
+                    Op::LessOrEqual => x <= *v,
+                    Op::GreaterOrEqual => x >= *v,
+                    _ => false,
+                },
+                Err(_) => false,
+            },
+        }
+    }
+}
+
+/// A boolean filter over item positions (1-based): `1 AND (2 OR 3)`.
+#[derive(Debug, Clone)]
+enum Filter {
+    Item(usize),
+    And(Box<Filter>, Box<Filter>),
+    Or(Box<Filter>, Box<Filter>),
+}
+
+fn parse_filter(text: &str, items: usize) -> Result<Filter, String> {
+    let tokens: Vec<String> = text
+        .replace('(', " ( ")
+        .replace(')', " ) ")
+        .split_whitespace()
+        .map(|t| t.to_ascii_uppercase())
+        .collect();
+    let mut pos = 0;
+    let f = parse_or(&tokens, &mut pos, items)?;
+    if pos != tokens.len() {
+        return Err(format!(
+            "unexpected '{}' in boolean filter '{text}'",
+            tokens[pos]
+        ));
+    }
+    Ok(f)
+}
+
+fn parse_or(t: &[String], pos: &mut usize, n: usize) -> Result<Filter, String> {
+    let mut left = parse_and(t, pos, n)?;
+    while t.get(*pos).is_some_and(|x| x == "OR") {
+        *pos += 1;
+        left = Filter::Or(Box::new(left), Box::new(parse_and(t, pos, n)?));
+    }
+    Ok(left)
+}
+
+fn parse_and(t: &[String], pos: &mut usize, n: usize) -> Result<Filter, String> {
+    let mut left = parse_atom(t, pos, n)?;
+    while t.get(*pos).is_some_and(|x| x == "AND") {
+        *pos += 1;
+        left = Filter::And(Box::new(left), Box::new(parse_atom(t, pos, n)?));
+    }
+    Ok(left)
+}
+
+fn parse_atom(t: &[String], pos: &mut usize, n: usize) -> Result<Filter, String> {
+    let tok = t.get(*pos).ok_or("boolean filter ends early")?;
+    *pos += 1;
+    if tok == "(" {
+        let f = parse_or(t, pos, n)?;
+        if t.get(*pos).map(String::as_str) != Some(")") {
+            return Err("missing ')' in boolean filter".into());
+        }
+        *pos += 1;
+        return Ok(f);
+    }
+    match tok.parse::<usize>() {
+        Ok(i) if (1..=n).contains(&i) => Ok(Filter::Item(i - 1)),
+        _ => Err(format!("'{tok}' is not an item number 1..{n}")),
+    }
+}
+
+fn eval_filter(f: &Filter, hit: &[bool]) -> bool {
+    match f {
+        Filter::Item(i) => hit[*i],
+        Filter::And(a, b) => eval_filter(a, hit) && eval_filter(b, hit),
+        Filter::Or(a, b) => eval_filter(a, hit) || eval_filter(b, hit),
+    }
+}
+
+struct CompiledRule {
+    /// (index into the evaluator's fields, matcher)
+    items: Vec<(usize, Matcher)>,
+    filter: Option<Filter>,
+}
+
+impl CompiledRule {
+    /// `values[f]` is the account's value of field `f`; with `only`, items on other fields
+    /// count as matching.
+    fn matches(&self, values: &[Option<&str>], only: Option<usize>) -> bool {
+        let hit: Vec<bool> = self
+            .items
+            .iter()
+            .map(|(field, m)| match only {
+                Some(f) if f != *field => true,
+                _ => m.matches(values[*field]),
+            })
+            .collect();
+        match &self.filter {
+            Some(f) => eval_filter(f, &hit),
+            None => hit.iter().all(|&h| h),
+        }
+    }
+}
+
+/// A rule set ready to evaluate.
+pub struct Evaluator<'a> {
+    pub set: &'a RuleSet,
+    /// The account fields the rules read, in the order `route` expects their values.
+    pub fields: Vec<String>,
+    rules: Vec<CompiledRule>,
+    /// Per node: indices into `rules` that apply (own rules and ancestors' inherited ones).
+    effective: Vec<Vec<usize>>,
+    parent: Vec<Option<usize>>,
+    manual: HashMap<String, Vec<usize>>,
+    pub index: HashMap<String, usize>,
+}
+
+impl<'a> Evaluator<'a> {
+    pub fn new(set: &'a RuleSet) -> Result<Evaluator<'a>, String> {
+        let index: HashMap<String, usize> = set
+            .nodes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.id.clone(), i))
+            .collect();
+        let mut rules = Vec::new();
+        let mut fields: Vec<String> = Vec::new();
+        let mut field_index = |f: &str| match fields.iter().position(|x| x == f) {
+            Some(i) => i,
+            None => {
+                fields.push(f.to_string());
+                fields.len() - 1
+            }
+        };
+        let mut own: Vec<Vec<(usize, bool)>> = Vec::with_capacity(set.nodes.len());
+        for n in &set.nodes {
+            let mut mine = Vec::new();
+            for r in &n.rules {
+                let filter = match &r.boolean_filter {
+                    Some(f) => Some(
+                        parse_filter(f, r.items.len())
+                            .map_err(|e| format!("rule {}: {e}", r.name))?,
+                    ),
+                    None => None,
+                };
+                rules.push(CompiledRule {
+                    items: r
+                        .items
+                        .iter()
+                        .map(|i| (field_index(&i.field), Matcher::new(i)))
+                        .collect(),
+                    filter,
+                });
+                mine.push((rules.len() - 1, r.inherited));
+            }
+            own.push(mine);
+        }
+        let mut parent = Vec::with_capacity(set.nodes.len());
+        for n in &set.nodes {
+            let p = match &n.parent {
+                None => None,
+                Some(p) => Some(
+                    *index
+                        .get(p)
+                        .ok_or_else(|| format!("node {} names unknown parent {p}", n.id))?,
+                ),
+            };
+            parent.push(p);
+        }
+        let mut effective = Vec::with_capacity(set.nodes.len());
+        for i in 0..set.nodes.len() {
+            let mut e: Vec<usize> = own[i].iter().map(|x| x.0).collect();
+            let mut at = parent[i];
+            let mut steps = 0;
+            while let Some(a) = at {
+                e.extend(own[a].iter().filter(|x| x.1).map(|x| x.0));
+                at = parent[a];
+                steps += 1;
+                if steps > set.nodes.len() {
+                    return Err("the rule hierarchy has a cycle".into());
+                }
+            }
+            effective.push(e);
+        }
+        let mut manual: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, n) in set.nodes.iter().enumerate() {
+            for a in &n.manual_accounts {
+                manual.entry(a.clone()).or_default().push(i);
+            }
+        }
+        Ok(Evaluator {
+            set,
+            fields,
+            rules,
+            effective,
+            parent,
+            manual,
+            index,
+        })
+    }
+
+    /// Nodes whose rules (all of them) match, before the lowest-per-branch step. Each rule
+    /// is evaluated at most once per account.
+    fn matching(&self, values: &[Option<&str>], only: Option<usize>) -> Vec<usize> {
+        let mut memo: Vec<u8> = vec![0; self.rules.len()];
+        let mut rule = |r: usize| {
+            if memo[r] == 0 {
+                memo[r] = if self.rules[r].matches(values, only) {
+                    2
+                } else {
+                    1
+                };
+            }
+            memo[r] == 2
+        };
+        (0..self.effective.len())
+            .filter(|&i| {
+                !self.effective[i].is_empty() && self.effective[i].iter().all(|&r| rule(r))
+            })
+            .collect()
+    }
+
+    /// Keeps only the lowest matching node of each branch.
+    fn lowest(&self, hits: Vec<usize>) -> Vec<usize> {
+        let set: HashSet<usize> = hits.iter().copied().collect();
+        let mut covered: HashSet<usize> = HashSet::new();
+        for &h in &hits {
+            let mut at = self.parent[h];
+            while let Some(a) = at {
+                if set.contains(&a) {
+                    covered.insert(a);
+                }
+                at = self.parent[a];
+            }
+        }
+        hits.into_iter().filter(|h| !covered.contains(h)).collect()
+    }
+
+    /// The nodes an account ends up in: rule matches (lowest per branch) plus manual ones.
+    /// `values` follows `fields`.
+    pub fn route(&self, account_id: &str, values: &[Option<&str>]) -> Vec<usize> {
+        let mut out = self.lowest(self.matching(values, None));
+        if let Some(m) = self.manual.get(account_id) {
+            out.extend(m);
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    /// Where a bare postal code routes, reading only the items on `field`.
+    pub fn route_postal(&self, field: &str, code: &str) -> Vec<usize> {
+        let Some(f) = self.fields.iter().position(|x| x == field) else {
+            return Vec::new();
+        };
+        let mut values: Vec<Option<&str>> = vec![None; self.fields.len()];
+        values[f] = Some(code);
+        self.lowest(self.matching(&values, Some(f)))
+    }
+}
+
+/// What the replay found: accounts routed elsewhere than the plan, and postal codes that
+/// route to no territory or to several within a segment.
+#[derive(Debug, Clone, Default)]
+pub struct Replay {
+    pub accounts: usize,
+    pub matched: usize,
+    /// (account id, plan territory, routed node ids)
+    pub mismatches: Vec<(String, String, Vec<String>)>,
+    pub postal_codes: usize,
+    /// (segment, code, routed leaves)
+    pub postal_problems: Vec<(String, String, Vec<String>)>,
+}
+
+impl Replay {
+    pub fn ok(&self) -> bool {
+        self.mismatches.is_empty() && self.postal_problems.is_empty()
+    }
+
+    pub fn describe(&self, limit: usize) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .mismatches
+            .iter()
+            .take(limit)
+            .map(|(a, want, got)| {
+                format!(
+                    "account {a}: the plan says {want}, the rules give [{}]",
+                    got.join(", ")
+                )
+            })
+            .collect();
+        if self.mismatches.len() > limit {
+            out.push(format!(
+                "… and {} more accounts",
+                self.mismatches.len() - limit
+            ));
+        }
+        out.extend(self.postal_problems.iter().take(limit).map(|(s, c, got)| {
+            format!(
+                "postal code {c} in {s} routes to [{}], not exactly one territory",
+                got.join(", ")
+            )
+        }));
+        if self.postal_problems.len() > limit {
+            out.push(format!(
+                "… and {} more postal codes",
+                self.postal_problems.len() - limit
+            ));
+        }
+        out
+    }
+}
+
+/// Replays `set` on every account (`columns[f][i]` is account `i`'s value of the
+/// evaluator's field `f`) against `plan_territory[i]`, and on every postal code of
+/// `universe` per segment root.
+pub fn replay(
+    ev: &Evaluator,
+    ids: &[String],
+    columns: &[Vec<Option<&str>>],
+    plan_territory: &[String],
+    universe: &[String],
+) -> Replay {
+    let set = ev.set;
+    let results: Vec<Option<(String, String, Vec<String>)>> = (0..ids.len())
+        .into_par_iter()
+        .map(|i| {
+            let values: Vec<Option<&str>> = columns.iter().map(|c| c[i]).collect();
+            let got = ev.route(&ids[i], &values);
+            let ok = got.len() == 1 && set.nodes[got[0]].id == plan_territory[i];
+            (!ok).then(|| {
+                (
+                    ids[i].clone(),
+                    plan_territory[i].clone(),
+                    got.iter().map(|&g| set.nodes[g].id.clone()).collect(),
+                )
+            })
+        })
+        .collect();
+    let mismatches: Vec<_> = results.into_iter().flatten().collect();
+    // Postal universe: per segment root, each code must reach exactly one territory.
+    let roots: Vec<usize> = (0..set.nodes.len())
+        .filter(|&i| set.nodes[i].parent.is_none())
+        .collect();
+    let root_of = |mut i: usize| {
+        while let Some(p) = ev.parent[i] {
+            i = p;
+        }
+        i
+    };
+    let postal_problems: Vec<(String, String, Vec<String>)> = universe
+        .par_iter()
+        .flat_map_iter(|code| {
+            let got = ev.route_postal("postal_code", code);
+            roots
+                .iter()
+                .filter_map(|&r| {
+                    let leaves: Vec<String> = got
+                        .iter()
+                        .filter(|&&g| root_of(g) == r && set.nodes[g].level == "territory")
+                        .map(|&g| set.nodes[g].id.clone())
+                        .collect();
+                    (leaves.len() != 1).then(|| (set.nodes[r].name.clone(), code.clone(), leaves))
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    Replay {
+        accounts: ids.len(),
+        matched: ids.len() - mismatches.len(),
+        mismatches,
+        postal_codes: universe.len(),
+        postal_problems,
+    }
+}
+
+/// Account values of `fields` as the CRM stores them: text as written, numbers as
+/// numbers, blank cells as None.
+pub fn columns_of(
+    accounts: &crate::model::Accounts,
+    fields: &[String],
+) -> Vec<Vec<Option<String>>> {
+    let n = accounts.len();
+    let text = |col: &Vec<String>| -> Vec<Option<String>> {
+        col.iter()
+            .map(|v| (!v.trim().is_empty()).then(|| v.clone()))
+            .collect()
+    };
+    fields
+        .iter()
+        .map(|f| match f.as_str() {
+            "account_id" => text(&accounts.id),
+            "name" => text(&accounts.name),
+            "postal_code" => text(&accounts.postal_code),
+            "country" => text(&accounts.country),
+            "state" => text(&accounts.state),
+            "industry" => text(&accounts.industry),
+            "owner_id" => text(&accounts.owner_id),
+            other => {
+                if let Some(col) = accounts.numeric.get(other) {
+                    let mut out: Vec<Option<String>> =
+                        col.values.iter().map(|v| Some(v.to_string())).collect();
+                    for &b in &col.blank_rows {
+                        out[b as usize] = None;
+                    }
+                    out
+                } else if let Some((_, raw)) = accounts.extra.get(other) {
+                    text(raw)
+                } else {
+                    vec![None; n]
+                }
+            }
+        })
+        .collect()
+}
+
+/// Borrowed view of `columns_of`.
+pub fn view(columns: &[Vec<Option<String>>]) -> Vec<Vec<Option<&str>>> {
+    columns
+        .iter()
+        .map(|c| c.iter().map(|v| v.as_deref()).collect())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filters_parse_and_evaluate() {
+        let f = parse_filter("(1 OR 2) AND 3", 3).unwrap();
+        assert!(eval_filter(&f, &[false, true, true]));
+        assert!(!eval_filter(&f, &[true, true, false]));
+        assert!(parse_filter("1 AND 4", 3).is_err());
+        assert!(parse_filter("(1 OR 2", 3).is_err());
+    }
+
+    #[test]
+    fn blanks_match_only_not_equal() {
+        let item = |op, v: &str| Item {
+            field: "x".into(),
+            op,
+            values: v.split(',').map(String::from).collect(),
+        };
+        assert!(!Matcher::new(&item(Op::Equals, "a")).matches(None));
+        assert!(Matcher::new(&item(Op::NotEqual, "a")).matches(Some(" ")));
+        assert!(!Matcher::new(&item(Op::LessThan, "100")).matches(None));
+        assert!(Matcher::new(&item(Op::StartsWith, "941,95")).matches(Some("94105")));
+        assert!(!Matcher::new(&item(Op::StartsWith, "941,95")).matches(Some("96105")));
+    }
+}
