@@ -25,6 +25,8 @@ pub struct CheckReport {
     /// Per metric: (name, tolerance, min deviation, max deviation), recomputed.
     pub bands: Vec<(String, f64, f64, f64)>,
     pub weighted_distance: f64,
+    /// Accounts routed as planned, postal codes routed to exactly one territory, codes.
+    pub rules_replayed: Option<(usize, usize, usize)>,
     pub failures: Vec<String>,
 }
 
@@ -299,6 +301,33 @@ pub fn check_dir(dir: &Path) -> Result<CheckReport, Error> {
         &defs,
         &mut report.failures,
     )?;
+
+    // Rule replay: rules.json must route every account to its territory and every postal
+    // code of the universe to exactly one territory per segment.
+    let rpath = dir.join("rules.json");
+    if rpath.exists() {
+        let text = std::fs::read_to_string(&rpath).map_err(|e| Error::io("read", &rpath, e))?;
+        let set: crate::rules::RuleSet = serde_json::from_str(&text)
+            .map_err(|e| Error::CheckFailed(vec![format!("{}: {e}", rpath.display())]))?;
+        let want: Vec<String> = territory_of
+            .iter()
+            .map(|&t| trows[t][tid].clone())
+            .collect();
+        let universe = crate::rules::universe(scenario.coordinates);
+        match crate::rules::replay_accounts(&set, &accounts, &defs, &seg_of, &want, &universe) {
+            Ok(r) => {
+                report.rules_replayed = Some((
+                    r.matched,
+                    r.postal_codes - r.postal_problems.len(),
+                    r.postal_codes,
+                ));
+                report.failures.extend(r.describe(10));
+            }
+            Err(e) => report.failures.push(format!("rules.json: {e}")),
+        }
+    } else {
+        report.failures.push("rules.json is missing".into());
+    }
 
     // Weighted distance to each territory's weighted centre, recomputed per account.
     let mut pts: Vec<Vec<([f64; 2], f64)>> = vec![Vec::new(); k];

@@ -25,5 +25,11 @@ pub fn run(a: CheckArgs) -> anyhow::Result<u8> {
         "  weighted distance {:.6e} matches summary.json",
         report.weighted_distance
     );
+    if let Some((accounts, ok, codes)) = report.rules_replayed {
+        println!(
+            "  rules.json replayed: {accounts}/{} accounts as planned, {ok}/{codes} postal codes to exactly one territory",
+            report.accounts
+        );
+    }
     Ok(0)
 }

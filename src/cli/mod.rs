@@ -3,6 +3,7 @@
 mod check;
 mod generate;
 mod plan;
+mod route;
 
 use std::path::PathBuf;
 
@@ -25,8 +26,24 @@ enum Command {
     Plan(PlanArgs),
     /// Generate realistic synthetic accounts, reps and a scenario on real US geography.
     Generate(GenerateArgs),
-    /// Re-verify a written plan: coverage, bands and the reported objective.
+    /// Re-verify a written plan: coverage, segments, bands, nesting, caps, pins, budget,
+    /// quotas and the rule replay.
     Check(CheckArgs),
+    /// Route accounts with a plan's rules.json, as the CRM will.
+    Route(RouteArgs),
+}
+
+#[derive(clap::Args)]
+pub struct RouteArgs {
+    /// The plan's rules.json.
+    #[arg(long)]
+    pub rules: PathBuf,
+    /// Accounts to route (account_id plus the columns the rules read).
+    #[arg(long)]
+    pub accounts: PathBuf,
+    /// Output CSV [default: standard output].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -87,6 +104,7 @@ pub fn run() -> anyhow::Result<u8> {
         Command::Plan(a) => plan::run(a),
         Command::Generate(a) => generate::run(a),
         Command::Check(a) => check::run(a),
+        Command::Route(a) => route::run(a),
     }
 }
 

@@ -510,7 +510,7 @@ pub fn compile(input: &Input) -> Result<RuleSet, String> {
     for _round in 0..4 {
         apply_exceptions(&mut set, input, &manual, &excluded, &roots)?;
         let ev = Evaluator::new(&set)?;
-        let owned = columns_for(&ev.fields, accounts, input, &key_of);
+        let owned = columns_for(&ev.fields, accounts, input.defs, input.seg_of, &key_of);
         let cols = view(&owned);
         let wrong: Vec<(usize, Vec<usize>)> = (0..accounts.len())
             .into_par_iter()
@@ -551,14 +551,15 @@ pub fn compile(input: &Input) -> Result<RuleSet, String> {
 pub fn columns_for(
     fields: &[String],
     accounts: &Accounts,
-    input: &Input,
+    defs: &[SegmentDef],
+    seg_of: &[u16],
     key_of: &HashMap<String, String>,
 ) -> Vec<Vec<Option<String>>> {
     let mut cols = columns_of(accounts, fields);
     if let Some(k) = fields.iter().position(|f| f == KEY_FIELD) {
         cols[k] = (0..accounts.len())
             .map(|i| {
-                let seg = &input.defs[input.seg_of[i] as usize].name;
+                let seg = &defs[seg_of[i] as usize].name;
                 key_of
                     .get(&format!("{seg}|{}", accounts.postal_code[i].trim()))
                     .cloned()

@@ -36,22 +36,42 @@ pub fn universe(coordinates: crate::geometry::Coordinates) -> compile::Universe 
 
 /// Replays `set` on the plan's accounts and on the postal universe.
 pub fn replay_plan(set: &RuleSet, input: &compile::Input) -> Result<eval::Replay, String> {
-    let ev = eval::Evaluator::new(set)?;
-    let key_of: std::collections::HashMap<String, String> = set
-        .key_field
-        .as_ref()
-        .map(|k| k.mapping.iter().cloned().collect())
-        .unwrap_or_default();
-    let owned = compile::columns_for(&ev.fields, input.accounts, input, &key_of);
-    let cols = eval::view(&owned);
     let want: Vec<String> = input
         .plan
         .account_territory
         .iter()
         .map(|&t| input.plan.territories[t as usize].id.clone())
         .collect();
-    let (codes, _) = compile::code_list(input.universe, input.accounts);
-    Ok(eval::replay(&ev, &input.accounts.id, &cols, &want, &codes))
+    replay_accounts(
+        set,
+        input.accounts,
+        input.defs,
+        input.seg_of,
+        &want,
+        input.universe,
+    )
+}
+
+/// Replays `set` on `accounts` (each expected in territory `want[i]`) and on every
+/// postal code of the universe plus the accounts' own codes.
+pub fn replay_accounts(
+    set: &RuleSet,
+    accounts: &crate::model::Accounts,
+    defs: &[crate::model::scenario::SegmentDef],
+    seg_of: &[u16],
+    want: &[String],
+    universe: &compile::Universe,
+) -> Result<eval::Replay, String> {
+    let ev = eval::Evaluator::new(set)?;
+    let key_of: std::collections::HashMap<String, String> = set
+        .key_field
+        .as_ref()
+        .map(|k| k.mapping.iter().cloned().collect())
+        .unwrap_or_default();
+    let owned = compile::columns_for(&ev.fields, accounts, defs, seg_of, &key_of);
+    let cols = eval::view(&owned);
+    let (codes, _) = compile::code_list(universe, accounts);
+    Ok(eval::replay(&ev, &accounts.id, &cols, want, &codes))
 }
 
 /// Salesforce's limits (crm-export-formats.md §1.4).
