@@ -9,6 +9,7 @@
 
 pub mod check;
 pub mod error;
+pub mod export;
 pub mod expr;
 pub mod generate;
 pub mod geometry;

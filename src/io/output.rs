@@ -37,8 +37,16 @@ pub fn plan_files(plan: &Plan, accounts: &Accounts) -> Result<Vec<OutFile>, Erro
     if let Some(rules) = &plan.rules {
         files.push(OutFile {
             name: "rules.json".into(),
-            bytes: serde_json::to_vec_pretty(rules).map_err(|e| Error::Solver(e.to_string()))?,
+            bytes: crate::export::rules_json(rules).map_err(Error::Solver)?,
         });
+        let bundle =
+            crate::export::bundle(plan, accounts).map_err(|e| Error::CheckFailed(vec![e]))?;
+        files.extend(
+            bundle
+                .files
+                .into_iter()
+                .map(|(name, bytes)| OutFile { name, bytes }),
+        );
     }
     if !plan.quotas.is_empty() {
         files.push(OutFile {

@@ -169,7 +169,10 @@ fn segment_rule(defs: &[SegmentDef], s: usize, dev: &str) -> Result<Option<Rule>
     }
     Ok(Some(Rule {
         name: format!("{dev}_Segment"),
-        label: format!("{} segment", defs[s].name),
+        label: format!("{dev} segment {}", defs[s].name)
+            .chars()
+            .take(80)
+            .collect(),
         inherited: true,
         items,
         boolean_filter: filter,
@@ -402,7 +405,7 @@ pub fn compile(input: &Input) -> Result<RuleSet, String> {
                     n,
                     any_of(
                         format!("{dev}_Postal"),
-                        format!("{} postal codes", nodes[n].name),
+                        format!("{dev} postal codes"),
                         items,
                     ),
                 ));
@@ -431,14 +434,7 @@ pub fn compile(input: &Input) -> Result<RuleSet, String> {
                     })
                     .collect();
                 let dev = nodes[n].developer_name.clone();
-                postal_rules.push((
-                    n,
-                    any_of(
-                        format!("{dev}_Key"),
-                        format!("{} key", nodes[n].name),
-                        items,
-                    ),
-                ));
+                postal_rules.push((n, any_of(format!("{dev}_Key"), format!("{dev} key"), items)));
             }
             for (c, &t) in filled.iter().enumerate() {
                 key_mapping.push((
@@ -604,7 +600,7 @@ fn apply_exceptions(
             );
         }
         let dev = set.nodes[root].developer_name.clone();
-        let label = set.nodes[root].name.clone();
+        let label = dev.clone();
         let items: Vec<Item> = chunks(&ids)
             .into_iter()
             .map(|c| Item {

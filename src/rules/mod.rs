@@ -74,6 +74,84 @@ pub fn replay_accounts(
     Ok(eval::replay(&ev, &accounts.id, &cols, want, &codes))
 }
 
+/// Salesforce's limits checked on a rule set: (errors, warnings).
+pub fn validate(set: &RuleSet) -> (Vec<String>, Vec<String>) {
+    use limits::*;
+    let mut errors = Vec::new();
+    let mut warnings = Vec::new();
+    let mut names = std::collections::HashSet::new();
+    let mut rule_names = std::collections::HashSet::new();
+    if !is_developer_name(&set.model_developer_name) {
+        errors.push(format!(
+            "model developer name '{}' is invalid",
+            set.model_developer_name
+        ));
+    }
+    let leaves = set.nodes.iter().filter(|n| n.level == "territory").count();
+    if set.nodes.len() > TERRITORIES_PER_MODEL {
+        warnings.push(format!(
+            "{} territories (with {leaves} leaves) exceed Salesforce's default of {TERRITORIES_PER_MODEL} per model; ask Salesforce to raise it",
+            set.nodes.len()
+        ));
+    }
+    for n in &set.nodes {
+        if !is_developer_name(&n.developer_name) || !names.insert(n.developer_name.clone()) {
+            errors.push(format!(
+                "territory developer name '{}' is invalid or repeated",
+                n.developer_name
+            ));
+        }
+        if n.rules.len() > RULES_PER_TERRITORY {
+            errors.push(format!(
+                "{} has {} rules (limit {RULES_PER_TERRITORY})",
+                n.id,
+                n.rules.len()
+            ));
+        }
+        for r in &n.rules {
+            if !is_developer_name(&r.name) || !rule_names.insert(r.name.clone()) {
+                errors.push(format!(
+                    "rule developer name '{}' is invalid or repeated",
+                    r.name
+                ));
+            }
+            if r.items.len() > ITEMS_PER_RULE || r.items.is_empty() {
+                errors.push(format!(
+                    "rule {} has {} items (1 to {ITEMS_PER_RULE})",
+                    r.name,
+                    r.items.len()
+                ));
+            }
+            if r.boolean_filter
+                .as_ref()
+                .is_some_and(|f| f.len() > BOOLEAN_FILTER_CHARS)
+            {
+                errors.push(format!(
+                    "rule {}: boolean filter over {BOOLEAN_FILTER_CHARS} characters",
+                    r.name
+                ));
+            }
+            if r.label.chars().count() > 80 {
+                errors.push(format!("rule {}: label over 80 characters", r.name));
+            }
+            for i in &r.items {
+                let v = i.values.join(",");
+                if v.chars().count() > VALUE_CHARS {
+                    errors.push(format!(
+                        "rule {}: a value list of {} characters (limit {VALUE_CHARS})",
+                        r.name,
+                        v.chars().count()
+                    ));
+                }
+                if i.values.iter().any(|x| x.contains(',')) {
+                    errors.push(format!("rule {}: a value contains a comma", r.name));
+                }
+            }
+        }
+    }
+    (errors, warnings)
+}
+
 /// Salesforce's limits (crm-export-formats.md §1.4).
 pub mod limits {
     pub const ITEMS_PER_RULE: usize = 10;

@@ -1,0 +1,95 @@
+//! CRM export bundles (crm-export-formats.md §6): generic CSV/JSON, the Salesforce
+//! Metadata API package with its data CSVs, Dynamics 365 and HubSpot files, and a manifest.
+//! Pure formatting: every decision was made by the planner and the rule compiler.
+
+mod crms;
+pub mod salesforce;
+
+use crate::model::{Accounts, Plan};
+use crate::rules::{RuleNode, RuleSet};
+
+/// Files of the bundle, by path relative to the output folder.
+#[derive(Default)]
+pub struct Bundle {
+    pub files: Vec<(String, Vec<u8>)>,
+    pub warnings: Vec<String>,
+}
+
+impl Bundle {
+    pub fn add(&mut self, path: String, bytes: Vec<u8>) {
+        self.files.push((path, bytes));
+    }
+}
+
+/// "district" → "District".
+pub fn level_title(level: &str) -> String {
+    let mut c = level.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
+/// Every export of a plan whose rules were compiled and replayed.
+pub fn bundle(plan: &Plan, accounts: &Accounts) -> Result<Bundle, String> {
+    let Some(set) = &plan.rules else {
+        return Ok(Bundle::default());
+    };
+    let (errors, warnings) = crate::rules::validate(set);
+    if !errors.is_empty() {
+        return Err(format!(
+            "the rules break Salesforce limits: {}",
+            errors.join("; ")
+        ));
+    }
+    let mut b = Bundle {
+        warnings,
+        ..Bundle::default()
+    };
+    let describe = |n: &RuleNode| description(plan, n);
+    salesforce::files(&mut b, set, &describe).map_err(|e| e.to_string())?;
+    crms::generic(&mut b, plan, accounts, set).map_err(|e| e.to_string())?;
+    crms::dynamics(&mut b, plan, accounts, set).map_err(|e| e.to_string())?;
+    crms::hubspot(&mut b, plan, accounts, set).map_err(|e| e.to_string())?;
+    let manifest = serde_json::json!({
+        "tool": "terraplan",
+        "version": env!("CARGO_PKG_VERSION"),
+        "model": set.model,
+        "model_developer_name": set.model_developer_name,
+        "targets": ["generic", "salesforce", "dynamics365", "hubspot"],
+        "territories": set.nodes.len(),
+        "manual_accounts": set.stats.manual_accounts,
+        "warnings": b.warnings,
+        "files": b.files.iter().map(|(p, bytes)| serde_json::json!({"path": p, "bytes": bytes.len()})).collect::<Vec<_>>(),
+    });
+    let bytes = serde_json::to_vec_pretty(&manifest).map_err(|e| e.to_string())?;
+    b.add("manifest.json".into(), bytes);
+    Ok(b)
+}
+
+/// A node's description for the CRM: its rep, accounts and the first metric.
+fn description(plan: &Plan, n: &RuleNode) -> String {
+    let text = if let Some(t) = plan.territories.iter().find(|t| t.id == n.id) {
+        format!(
+            "{} · rep {} ({}) · {} accounts · terraplan {}",
+            t.name, t.rep_id, t.status, t.accounts, plan.summary.scenario
+        )
+    } else if let Some(h) = plan.nodes.iter().find(|h| h.id == n.id) {
+        format!(
+            "{} {} · {} territories · {} accounts · terraplan {}",
+            level_title(&h.level),
+            h.name,
+            h.territories,
+            h.accounts,
+            plan.summary.scenario
+        )
+    } else {
+        n.name.clone()
+    };
+    text.chars().take(255).collect()
+}
+
+/// The rule set as written to rules.json and generic/rules.json.
+pub fn rules_json(set: &RuleSet) -> Result<Vec<u8>, String> {
+    serde_json::to_vec_pretty(set).map_err(|e| e.to_string())
+}
