@@ -490,6 +490,13 @@ fn segments(src: &Src, specs: &[SegmentSpec]) -> Result<Vec<SegmentDef>, InputEr
             if values.is_empty() {
                 return Err(InputError::new(cloc, "the value list is empty"));
             }
+            if values.iter().any(|v| v.contains(',')) {
+                return Err(InputError::new(
+                    cloc,
+                    "a segment value contains a comma, which CRM rules read as a list separator",
+                )
+                .hint("write the values as a TOML list: value = [\"a\", \"b\"]"));
+            }
             let op = *c.op.get_ref();
             if op.is_numeric() && (values.len() != 1 || values[0].parse::<f64>().is_err()) {
                 return Err(InputError::new(

@@ -3,6 +3,7 @@
 
 mod bad_input;
 mod constraints;
+mod export;
 mod plan;
 mod properties;
 mod util;

@@ -1,7 +1,7 @@
 //! Property tests: random planar instances are planned through the library and written to
 //! disk; the independent checker then judges the files. Either the plan holds (every account
 //! exactly once, every band met) or planning fails with exit code 1 naming a band.
-//! Both happen: about 2% of cases are infeasible, typically by integrality (97 accounts into
+//! The rules compiled from each plan must replay it exactly. Both happen: about 2% of cases are infeasible, typically by integrality (97 accounts into
 //! 6 territories at ±5% allows exactly 16 each). PROPTEST_CASES overrides the 2,000 cases.
 
 use std::path::Path;
@@ -72,6 +72,11 @@ proptest! {
                 prop_assert!(report.ok(), "checker: {:?}", report.failures);
                 prop_assert_eq!(report.accounts, inst.accounts.len());
                 prop_assert_eq!(report.territories, inst.territories);
+                // The compiled rules route every account and postal code as planned.
+                let (matched, codes_ok, codes) = report.rules_replayed.expect("rules.json replayed");
+                prop_assert_eq!(matched, inst.accounts.len());
+                prop_assert_eq!(codes_ok, codes);
+                prop_assert!(codes > 0);
             }
             Err(e @ Error::Infeasible(_)) => {
                 prop_assert_eq!(e.exit_code(), 1);
