@@ -443,8 +443,11 @@ pub fn compile(input: &Input) -> Result<RuleSet, String> {
                 ));
             }
         }
+        // A node without codes gets no postal rule: it holds only manual accounts.
         for (n, r) in postal_rules {
-            nodes[n].rules.push(r);
+            if !r.items.is_empty() {
+                nodes[n].rules.push(r);
+            }
         }
         let root_dev = nodes[root].developer_name.clone();
         if let Some(r) = segment_rule(input.defs, s, &root_dev)? {
