@@ -8,6 +8,7 @@
 #![allow(clippy::needless_range_loop)]
 
 pub mod check;
+pub mod compare;
 pub mod error;
 pub mod export;
 pub mod expr;
@@ -19,6 +20,7 @@ pub mod metrics;
 pub mod model;
 pub mod planner;
 pub mod quota;
+pub mod report;
 pub mod rules;
 pub mod segment;
 pub mod solve;

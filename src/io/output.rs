@@ -48,6 +48,15 @@ pub fn plan_files(plan: &Plan, accounts: &Accounts) -> Result<Vec<OutFile>, Erro
                 .map(|(name, bytes)| OutFile { name, bytes }),
         );
     }
+    files.push(OutFile {
+        name: "report.html".into(),
+        bytes: crate::report::plan_report(plan, accounts, plan.coordinates).into_bytes(),
+    });
+    files.push(OutFile {
+        name: "territories.geojson".into(),
+        bytes: serde_json::to_vec(&crate::report::geojson(plan, accounts, plan.coordinates))
+            .map_err(|e| Error::Solver(e.to_string()))?,
+    });
     if !plan.quotas.is_empty() {
         files.push(OutFile {
             name: "quotas.csv".into(),

@@ -159,6 +159,8 @@ pub struct Summary {
 
 #[derive(Debug, Clone)]
 pub struct Plan {
+    /// How positions are read (for the map and GeoJSON).
+    pub coordinates: crate::geometry::Coordinates,
     pub territories: Vec<Territory>,
     /// Segments and levels above the territories, root of each segment first (pre-order).
     pub nodes: Vec<HierarchyNode>,

@@ -293,6 +293,7 @@ pub fn plan(scenario: &Scenario, accounts: &Accounts, reps: Option<&Reps>) -> Re
     let mut summary = summary;
     summary.quota = quota_summary;
     let mut plan = Plan {
+        coordinates: scenario.coordinates,
         territories,
         quotas,
         rules: None,

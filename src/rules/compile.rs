@@ -84,6 +84,7 @@ fn chunks(values: &[String]) -> Vec<Vec<String>> {
 }
 
 /// One rule that ORs its items (`1 OR 2 OR …`).
+/// One local rule (this territory only) that ORs its items (`1 OR 2 OR …`).
 fn any_of(name: String, label: String, items: Vec<Item>) -> Rule {
     let filter = (items.len() > 1).then(|| {
         (1..=items.len())
@@ -94,7 +95,7 @@ fn any_of(name: String, label: String, items: Vec<Item>) -> Rule {
     Rule {
         name,
         label,
-        inherited: true,
+        inherited: false,
         items,
         boolean_filter: filter,
     }
@@ -250,6 +251,7 @@ pub fn compile(input: &Input) -> Result<RuleSet, String> {
     let mut exceptions: Vec<Vec<usize>> = vec![Vec::new(); input.defs.len()];
     let mut key_mapping: Vec<(String, String)> = Vec::new();
     let mut key_territories = 0;
+    let mut named: std::collections::HashSet<String> = std::collections::HashSet::new();
     for (s, def) in input.defs.iter().enumerate() {
         let Some(root) = plan
             .nodes
@@ -308,7 +310,7 @@ pub fn compile(input: &Input) -> Result<RuleSet, String> {
                 .collect(),
         );
         let dist2 = |a: [f64; 2], b: [f64; 2]| (a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2);
-        let filled: Vec<usize> = (0..codes.len())
+        let mut filled: Vec<usize> = (0..codes.len())
             .map(|c| {
                 if let Some(t) = owner[c] {
                     return t;
@@ -332,6 +334,27 @@ pub fn compile(input: &Input) -> Result<RuleSet, String> {
                 }
             })
             .collect();
+        // A territory that owns no code takes the code where it has most accounts, when
+        // that code's owner keeps another; the rest route by named accounts below.
+        let mut owned = vec![0usize; plan.territories.len()];
+        for &t in &filled {
+            owned[t] += 1;
+        }
+        for &t in &leaves {
+            if owned[t] > 0 {
+                continue;
+            }
+            let best = count
+                .iter()
+                .filter_map(|(&c, per)| per.get(&t).map(|&n| (n, c)))
+                .filter(|&(_, c)| owned[filled[c]] > 1)
+                .max_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+            if let Some((_, c)) = best {
+                owned[filled[c]] -= 1;
+                filled[c] = t;
+                owned[t] += 1;
+            }
+        }
         // Prefix covers per depth: the code's ancestor at that depth owns it.
         let leaf_paths: HashMap<usize, Vec<usize>> = leaves
             .iter()
@@ -443,11 +466,41 @@ pub fn compile(input: &Input) -> Result<RuleSet, String> {
                 ));
             }
         }
-        // A node without codes gets no postal rule: it holds only manual accounts.
-        for (n, r) in postal_rules {
-            if !r.items.is_empty() {
-                nodes[n].rules.push(r);
+        // Every node needs a rule of its own, or the inherited segment rule alone would
+        // match it everywhere: a territory without codes lists its accounts by number, a
+        // node above territories without codes gets a rule that matches nothing.
+        for (n, mut r) in postal_rules {
+            if r.items.is_empty() {
+                let dev = nodes[n].developer_name.clone();
+                let ids: Vec<String> = if n >= first_territory {
+                    (0..accounts.len())
+                        .filter(|&i| plan.account_territory[i] as usize == n - first_territory)
+                        .map(|i| accounts.id[i].clone())
+                        .collect()
+                } else {
+                    Vec::new()
+                };
+                named.extend(ids.iter().cloned());
+                let values = if ids.is_empty() {
+                    vec![format!("NONE_{dev}")]
+                } else {
+                    ids
+                };
+                let items = chunks(&values)
+                    .into_iter()
+                    .map(|c| Item {
+                        field: "account_id".into(),
+                        op: Op::Equals,
+                        values: c,
+                    })
+                    .collect();
+                r = any_of(
+                    format!("{dev}_Named"),
+                    format!("{dev} named accounts"),
+                    items,
+                );
             }
+            nodes[n].rules.push(r);
         }
         let root_dev = nodes[root].developer_name.clone();
         if let Some(r) = segment_rule(input.defs, s, &root_dev)? {
