@@ -53,7 +53,10 @@ impl Row {
                 d.moved_accounts_share,
                 d.moved_pipeline_share,
             ),
-            None => (s.moved_accounts.unwrap_or(0), 0.0, 0.0),
+            None => {
+                let m = s.moved_accounts.unwrap_or(0);
+                (m, m as f64 / s.accounts.max(1) as f64, 0.0)
+            }
         };
         Row {
             scenario: s.scenario.clone(),

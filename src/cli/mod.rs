@@ -1,6 +1,7 @@
 //! Argument definitions and dispatch; each subcommand lives in its own file.
 
 mod check;
+mod compare;
 mod generate;
 mod plan;
 mod route;
@@ -31,6 +32,25 @@ enum Command {
     Check(CheckArgs),
     /// Route accounts with a plan's rules.json, as the CRM will.
     Route(RouteArgs),
+    /// Plan several scenarios (or sweep one) and compare them side by side.
+    Compare(CompareArgs),
+}
+
+#[derive(clap::Args)]
+pub struct CompareArgs {
+    /// Scenario files (TOML).
+    #[arg(required = true)]
+    pub scenarios: Vec<PathBuf>,
+    /// Output folder [default: out/compare].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Sweep one scenario: tolerance=0.03,0.05,0.08 (or max_moved_accounts, max_moved_pipeline, move_cost).
+    #[arg(long)]
+    pub sweep: Option<String>,
+    #[arg(long)]
+    pub threads: Option<usize>,
+    #[arg(long)]
+    pub quiet: bool,
 }
 
 #[derive(clap::Args)]
@@ -105,6 +125,7 @@ pub fn run() -> anyhow::Result<u8> {
         Command::Generate(a) => generate::run(a),
         Command::Check(a) => check::run(a),
         Command::Route(a) => route::run(a),
+        Command::Compare(a) => compare::run(a),
     }
 }
 
