@@ -6,4 +6,5 @@ mod constraints;
 mod export;
 mod plan;
 mod properties;
+mod report;
 mod util;
