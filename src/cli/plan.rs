@@ -57,12 +57,18 @@ pub fn run(a: PlanArgs) -> anyhow::Result<u8> {
         let gap = o
             .gap
             .map_or("n/a".to_string(), |g| format!("{:.2}%", g * 100.0));
-        println!(
-            "  weighted distance {:.4e} ({}), LP bound {}, gap {gap}",
-            o.weighted_distance,
-            o.weight,
-            o.lp_bound.map_or("n/a".into(), |b| format!("{b:.4e}"))
-        );
+        let bound = o.lp_bound.map_or("n/a".into(), |b| format!("{b:.4e}"));
+        if s.disruption.is_some() {
+            println!(
+                "  weighted distance {:.4e} ({}); with move costs {:.4e}, lower bound {bound}, gap {gap}",
+                o.weighted_distance, o.weight, o.unit_objective
+            );
+        } else {
+            println!(
+                "  weighted distance {:.4e} ({}), lower bound {bound}, gap {gap}",
+                o.weighted_distance, o.weight
+            );
+        }
         println!(
             "  contiguous territories {}/{}; mean distance to centre {:.1}{unit}, worst territory {:.1}{unit}",
             s.contiguous_territories,

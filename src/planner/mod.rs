@@ -475,7 +475,17 @@ fn solve_segments(
                 book_centre: h.book_centre.clone(),
             }),
         };
-        let sp = hierarchy::plan_segment(&input, options)?;
+        // With seats and levels, territories first and the levels grouped from them, so
+        // region lines do not force moves; top-down where that grouping misses a band.
+        let bottom_up = if input.realign.is_some() && !scenario.levels.is_empty() {
+            hierarchy::plan_segment_bottom_up(&input, options)?
+        } else {
+            None
+        };
+        let sp = match bottom_up {
+            Some(sp) => sp,
+            None => hierarchy::plan_segment(&input, options)?,
+        };
         warnings.extend(sp.warnings.iter().map(|w| format!("{}: {w}", st.name)));
         planned.push(sp);
     }

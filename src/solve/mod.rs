@@ -28,7 +28,7 @@ use crate::error::Error;
 use crate::geometry::{Coordinates, Site};
 use crate::units::Adjacency;
 
-pub use state::{Bands, band_report};
+pub use state::{BAND_EPS, Bands, band_report};
 
 pub struct Problem<'a> {
     pub coordinates: Coordinates,
