@@ -242,6 +242,7 @@ pub fn run(a: CompareArgs) -> anyhow::Result<u8> {
         name: "report.html".into(),
         bytes: report::comparison_report(&rows, &diff_html).into_bytes(),
     });
+    phases.phase("writing and re-checking");
     write_atomically(&out, &files)?;
     for p in &ok {
         let dir = out.join(&p.scenario.name);
@@ -250,6 +251,7 @@ pub fn run(a: CompareArgs) -> anyhow::Result<u8> {
             return Err(Error::CheckFailed(r.failures).into());
         }
     }
+    phases.done();
     if !a.quiet {
         print!("{md}");
         println!("→ {}", display(&out));

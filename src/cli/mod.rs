@@ -4,6 +4,7 @@ mod check;
 mod compare;
 mod generate;
 mod plan;
+mod progress;
 mod route;
 
 use std::path::PathBuf;

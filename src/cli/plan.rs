@@ -10,6 +10,8 @@ use super::PlanArgs;
 
 pub fn run(a: PlanArgs) -> anyhow::Result<u8> {
     super::set_threads(a.threads)?;
+    let phases = super::progress::Phases::new(a.quiet);
+    phases.phase("reading inputs");
     let mut scenario = read_scenario(&a.scenario).map_err(Error::from)?;
     if let Some(seed) = a.seed {
         scenario.seed = seed;
@@ -23,7 +25,9 @@ pub fn run(a: PlanArgs) -> anyhow::Result<u8> {
         }
         None => None,
     };
+    phases.phase("planning territories, hierarchy, rules and quotas");
     let plan = planner::plan(&scenario, &accounts, reps.as_ref())?;
+    phases.phase("writing the plan, the CRM bundle and the report");
     let out = a
         .out
         .unwrap_or_else(|| PathBuf::from("out").join(&scenario.name));
@@ -31,7 +35,9 @@ pub fn run(a: PlanArgs) -> anyhow::Result<u8> {
     output::write_atomically(&out, &files)?;
 
     // The plan is re-verified from the written files by code that did not produce it.
+    phases.phase("re-checking the written plan");
     let report = check::check_dir(&out).context("re-checking the written plan")?;
+    phases.done();
     if !report.ok() {
         return Err(Error::CheckFailed(report.failures).into());
     }
