@@ -94,6 +94,8 @@ pub fn run(a: CompareArgs) -> anyhow::Result<u8> {
     let out = a
         .out
         .unwrap_or_else(|| PathBuf::from("out").join("compare"));
+    let phases = super::progress::Phases::new(a.quiet);
+    phases.phase(&format!("planning {} scenarios", scenarios.len()));
     let planned: Vec<Result<Planned, Error>> = scenarios
         .into_par_iter()
         .map(|s| {
