@@ -647,7 +647,7 @@ fn infeasibility(plan: &Plan, scenario: &Scenario, reps: Option<&Reps>) -> Resul
             worst.push((
                 excess,
                 format!(
-                    "{what} {id} {name}: {:+.2}% of target (band ±{:.2}%; feasible from ±{:.2}%)",
+                    "{what} {id} {name}: {:+.2}% of target (band ±{:.2}%; a band of ±{:.2}% would accept this plan)",
                     dev * 100.0,
                     tol * 100.0,
                     dev.abs() * 100.0

@@ -480,11 +480,18 @@ pub fn compile(input: &Input) -> Result<RuleSet, String> {
                 } else {
                     Vec::new()
                 };
-                named.extend(ids.iter().cloned());
-                let values = if ids.is_empty() {
-                    vec![format!("NONE_{dev}")]
-                } else {
+                // Named accounts only when Salesforce can hold them (no commas, ≤ 10 items);
+                // otherwise the accounts stay manual and the rule matches nothing.
+                let fits = !ids.is_empty()
+                    && ids
+                        .iter()
+                        .all(|id| !id.contains(',') && id.len() <= VALUE_CHARS)
+                    && chunks(&ids).len() <= ITEMS_PER_RULE;
+                let values = if fits {
+                    named.extend(ids.iter().cloned());
                     ids
+                } else {
+                    vec![format!("NONE_{dev}")]
                 };
                 let items = chunks(&values)
                     .into_iter()
