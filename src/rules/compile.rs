@@ -181,6 +181,7 @@ fn segment_rule(defs: &[SegmentDef], s: usize, dev: &str) -> Result<Option<Rule>
 }
 
 pub fn compile(input: &Input) -> Result<RuleSet, String> {
+    let started = std::time::Instant::now();
     let plan = input.plan;
     let accounts = input.accounts;
     // Nodes: the hierarchy (parents first), then the territories.
@@ -527,6 +528,10 @@ pub fn compile(input: &Input) -> Result<RuleSet, String> {
             }
         }
     }
+    crate::solve::debug(&format!(
+        "rules: covers and exceptions {:?}",
+        started.elapsed()
+    ));
     let leaves_total = plan.territories.len().max(1) as f64;
     stats.items_per_territory_mean /= leaves_total;
     stats.values_per_territory_mean /= leaves_total;
@@ -566,7 +571,8 @@ pub fn compile(input: &Input) -> Result<RuleSet, String> {
         .as_ref()
         .map(|k| k.mapping.iter().cloned().collect())
         .unwrap_or_default();
-    for _round in 0..4 {
+    for round in 0..4 {
+        let t = std::time::Instant::now();
         apply_exceptions(&mut set, input, &manual, &excluded, &roots)?;
         let ev = Evaluator::new(&set)?;
         let owned = columns_for(&ev.fields, accounts, input.defs, input.seg_of, &key_of);
@@ -580,6 +586,11 @@ pub fn compile(input: &Input) -> Result<RuleSet, String> {
                 (got.len() != 1 || set.nodes[got[0]].id != *want).then_some((i, got))
             })
             .collect();
+        crate::solve::debug(&format!(
+            "rules: replay round {round}: {} wrong, {:?}",
+            wrong.len(),
+            t.elapsed()
+        ));
         let mut changed = false;
         for (i, got) in wrong {
             manual[i] = true;

@@ -42,21 +42,18 @@ impl Matcher {
     }
 
     /// A blank field matches only `notEqual` (Salesforce: empty fields never match).
+    /// `cell` is trimmed and lower-cased already (see `normalise`).
     fn matches(&self, cell: Option<&str>) -> bool {
-        let cell = cell.map(str::trim).filter(|c| !c.is_empty());
-        let Some(cell) = cell else {
+        let Some(c) = cell else {
             return matches!(self, Matcher::NotEqual(_));
         };
         match self {
-            Matcher::Equals(set) => set.contains(&cell.to_lowercase()),
-            Matcher::NotEqual(set) => !set.contains(&cell.to_lowercase()),
-            Matcher::StartsWith(set, longest) => {
-                let c = cell.to_lowercase();
-                (1..=c.len().min(*longest))
-                    .filter(|&n| c.is_char_boundary(n))
-                    .any(|n| set.contains(&c[..n]))
-            }
-            Matcher::Number(op, v) => match cell.parse::<f64>() {
+            Matcher::Equals(set) => set.contains(c),
+            Matcher::NotEqual(set) => !set.contains(c),
+            Matcher::StartsWith(set, longest) => (1..=c.len().min(*longest))
+                .filter(|&n| c.is_char_boundary(n))
+                .any(|n| set.contains(&c[..n])),
+            Matcher::Number(op, v) => match c.parse::<f64>() {
                 Ok(x) => match op {
                     Op::LessThan => x < *v,
                     Op::GreaterThan => x > *v,
@@ -68,6 +65,18 @@ impl Matcher {
             },
         }
     }
+}
+
+/// Values as the matchers compare them: trimmed, lower-cased, blanks as None.
+fn normalise(values: &[Option<&str>]) -> Vec<Option<String>> {
+    values
+        .iter()
+        .map(|v| {
+            v.map(str::trim)
+                .filter(|c| !c.is_empty())
+                .map(|c| c.to_lowercase())
+        })
+        .collect()
 }
 
 /// A boolean filter over item positions (1-based): `1 AND (2 OR 3)`.
@@ -175,6 +184,11 @@ pub struct Evaluator<'a> {
     parent: Vec<Option<usize>>,
     manual: HashMap<String, Vec<usize>>,
     pub index: HashMap<String, usize>,
+    /// Rules that are an OR of equals/startsWith items on one field, found by value:
+    /// field → value → (rule, startsWith?). Evaluating them is a few lookups per account
+    /// instead of one per rule.
+    lookup: Vec<(usize, HashMap<String, Vec<(usize, bool)>>)>,
+    indexed: Vec<bool>,
 }
 
 impl<'a> Evaluator<'a> {
@@ -244,6 +258,56 @@ impl<'a> Evaluator<'a> {
             }
             effective.push(e);
         }
+        // OR-of-values rules on one field, indexed by value.
+        let mut lookup: Vec<(usize, HashMap<String, Vec<(usize, bool)>>)> = Vec::new();
+        let mut indexed = vec![false; rules.len()];
+        let mut r = 0;
+        for n in &set.nodes {
+            for rule in &n.rules {
+                let field = rule.items.first().map(|i| i.field.clone());
+                let or_only = rule.items.len() == 1
+                    || rule.boolean_filter.as_ref().is_some_and(|f| {
+                        let t: Vec<&str> = f.split_whitespace().collect();
+                        t.len() == 2 * rule.items.len() - 1
+                            && t.iter().enumerate().all(|(k, x)| {
+                                if k % 2 == 1 {
+                                    *x == "OR"
+                                } else {
+                                    x.parse::<usize>() == Ok(k / 2 + 1)
+                                }
+                            })
+                    });
+                let simple = matches!(rule.items.first(), Some(_))
+                    && rule.items.iter().all(|i| {
+                        Some(&i.field) == field.as_ref()
+                            && matches!(i.op, Op::Equals | Op::StartsWith)
+                    });
+                if or_only && simple {
+                    let f = field
+                        .as_deref()
+                        .and_then(|f| fields.iter().position(|x| x == f))
+                        .unwrap_or(0);
+                    let slot = match lookup.iter().position(|(x, _)| *x == f) {
+                        Some(k) => k,
+                        None => {
+                            lookup.push((f, HashMap::new()));
+                            lookup.len() - 1
+                        }
+                    };
+                    for item in &rule.items {
+                        for v in &item.values {
+                            lookup[slot]
+                                .1
+                                .entry(v.trim().to_lowercase())
+                                .or_default()
+                                .push((r, item.op == Op::StartsWith));
+                        }
+                    }
+                    indexed[r] = true;
+                }
+                r += 1;
+            }
+        }
         let mut manual: HashMap<String, Vec<usize>> = HashMap::new();
         for (i, n) in set.nodes.iter().enumerate() {
             for a in &n.manual_accounts {
@@ -253,6 +317,8 @@ impl<'a> Evaluator<'a> {
         Ok(Evaluator {
             set,
             fields,
+            lookup,
+            indexed,
             rules,
             effective,
             parent,
@@ -264,7 +330,36 @@ impl<'a> Evaluator<'a> {
     /// Nodes whose rules (all of them) match, before the lowest-per-branch step. Each rule
     /// is evaluated at most once per account.
     fn matching(&self, values: &[Option<&str>], only: Option<usize>) -> Vec<usize> {
-        let mut memo: Vec<u8> = vec![0; self.rules.len()];
+        // Indexed rules are false unless a prefix (or the whole value) of theirs is found.
+        let mut memo: Vec<u8> = self
+            .indexed
+            .iter()
+            .map(|&i| if i { 1 } else { 0 })
+            .collect();
+        for (f, map) in &self.lookup {
+            if only.is_some_and(|o| o != *f) {
+                // Items on other fields count as matching in a postal-only replay.
+                for (r, &i) in self.indexed.iter().enumerate() {
+                    if i && self.rules[r].items.first().is_some_and(|x| x.0 == *f) {
+                        memo[r] = 2;
+                    }
+                }
+                continue;
+            }
+            let Some(c) = values[*f] else { continue };
+            for n in 1..=c.len() {
+                if !c.is_char_boundary(n) {
+                    continue;
+                }
+                if let Some(hits) = map.get(&c[..n]) {
+                    for &(r, starts) in hits {
+                        if starts || n == c.len() {
+                            memo[r] = 2;
+                        }
+                    }
+                }
+            }
+        }
         let mut rule = |r: usize| {
             if memo[r] == 0 {
                 memo[r] = if self.rules[r].matches(values, only) {
@@ -301,7 +396,9 @@ impl<'a> Evaluator<'a> {
     /// The nodes an account ends up in: rule matches (lowest per branch) plus manual ones.
     /// `values` follows `fields`.
     pub fn route(&self, account_id: &str, values: &[Option<&str>]) -> Vec<usize> {
-        let mut out = self.lowest(self.matching(values, None));
+        let owned = normalise(values);
+        let values: Vec<Option<&str>> = owned.iter().map(|v| v.as_deref()).collect();
+        let mut out = self.lowest(self.matching(&values, None));
         if let Some(m) = self.manual.get(account_id) {
             out.extend(m);
         }
@@ -315,8 +412,9 @@ impl<'a> Evaluator<'a> {
         let Some(f) = self.fields.iter().position(|x| x == field) else {
             return Vec::new();
         };
+        let code = code.trim().to_lowercase();
         let mut values: Vec<Option<&str>> = vec![None; self.fields.len()];
-        values[f] = Some(code);
+        values[f] = (!code.is_empty()).then_some(code.as_str());
         self.lowest(self.matching(&values, Some(f)))
     }
 }
@@ -505,7 +603,8 @@ mod tests {
             values: v.split(',').map(String::from).collect(),
         };
         assert!(!Matcher::new(&item(Op::Equals, "a")).matches(None));
-        assert!(Matcher::new(&item(Op::NotEqual, "a")).matches(Some(" ")));
+        assert!(Matcher::new(&item(Op::NotEqual, "a")).matches(None));
+        assert!(Matcher::new(&item(Op::Equals, "A")).matches(Some("a")));
         assert!(!Matcher::new(&item(Op::LessThan, "100")).matches(None));
         assert!(Matcher::new(&item(Op::StartsWith, "941,95")).matches(Some("94105")));
         assert!(!Matcher::new(&item(Op::StartsWith, "941,95")).matches(Some("96105")));
