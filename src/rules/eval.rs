@@ -173,6 +173,9 @@ impl CompiledRule {
     }
 }
 
+/// Value → (rule, is startsWith) for the OR-of-values rules on one field.
+type ValueIndex = HashMap<String, Vec<(usize, bool)>>;
+
 /// A rule set ready to evaluate.
 pub struct Evaluator<'a> {
     pub set: &'a RuleSet,
@@ -187,7 +190,7 @@ pub struct Evaluator<'a> {
     /// Rules that are an OR of equals/startsWith items on one field, found by value:
     /// field → value → (rule, startsWith?). Evaluating them is a few lookups per account
     /// instead of one per rule.
-    lookup: Vec<(usize, HashMap<String, Vec<(usize, bool)>>)>,
+    lookup: Vec<(usize, ValueIndex)>,
     indexed: Vec<bool>,
 }
 
@@ -259,7 +262,7 @@ impl<'a> Evaluator<'a> {
             effective.push(e);
         }
         // OR-of-values rules on one field, indexed by value.
-        let mut lookup: Vec<(usize, HashMap<String, Vec<(usize, bool)>>)> = Vec::new();
+        let mut lookup: Vec<(usize, ValueIndex)> = Vec::new();
         let mut indexed = vec![false; rules.len()];
         let mut r = 0;
         for n in &set.nodes {
@@ -277,7 +280,7 @@ impl<'a> Evaluator<'a> {
                                 }
                             })
                     });
-                let simple = matches!(rule.items.first(), Some(_))
+                let simple = !rule.items.is_empty()
                     && rule.items.iter().all(|i| {
                         Some(&i.field) == field.as_ref()
                             && matches!(i.op, Op::Equals | Op::StartsWith)
