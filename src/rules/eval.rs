@@ -157,12 +157,12 @@ struct CompiledRule {
 impl CompiledRule {
     /// `values[f]` is the account's value of field `f`; with `only`, items on other fields
     /// count as matching.
-    fn matches(&self, values: &[Option<&str>], only: Option<usize>) -> bool {
+    fn matches(&self, values: &[Option<&str>], only: Option<&[usize]>) -> bool {
         let hit: Vec<bool> = self
             .items
             .iter()
             .map(|(field, m)| match only {
-                Some(f) if f != *field => true,
+                Some(fs) if !fs.contains(field) => true,
                 _ => m.matches(values[*field]),
             })
             .collect();
@@ -332,7 +332,7 @@ impl<'a> Evaluator<'a> {
 
     /// Nodes whose rules (all of them) match, before the lowest-per-branch step. Each rule
     /// is evaluated at most once per account.
-    fn matching(&self, values: &[Option<&str>], only: Option<usize>) -> Vec<usize> {
+    fn matching(&self, values: &[Option<&str>], only: Option<&[usize]>) -> Vec<usize> {
         // Indexed rules are false unless a prefix (or the whole value) of theirs is found.
         let mut memo: Vec<u8> = self
             .indexed
@@ -340,7 +340,7 @@ impl<'a> Evaluator<'a> {
             .map(|&i| if i { 1 } else { 0 })
             .collect();
         for (f, map) in &self.lookup {
-            if only.is_some_and(|o| o != *f) {
+            if only.is_some_and(|o| !o.contains(f)) {
                 // Items on other fields count as matching in a postal-only replay.
                 for (r, &i) in self.indexed.iter().enumerate() {
                     if i && self.rules[r].items.first().is_some_and(|x| x.0 == *f) {
@@ -410,15 +410,26 @@ impl<'a> Evaluator<'a> {
         out
     }
 
-    /// Where a bare postal code routes, reading only the items on `field`.
-    pub fn route_postal(&self, field: &str, code: &str) -> Vec<usize> {
-        let Some(f) = self.fields.iter().position(|x| x == field) else {
+    /// Where a bare postal code routes, reading only the items on the postal field (and on
+    /// the key field, given the code's key).
+    pub fn route_postal(&self, field: &str, code: &str, key: Option<(&str, &str)>) -> Vec<usize> {
+        let mut only = Vec::new();
+        let mut owned: Vec<Option<String>> = vec![None; self.fields.len()];
+        if let Some(f) = self.fields.iter().position(|x| x == field) {
+            only.push(f);
+            owned[f] = Some(code.trim().to_lowercase()).filter(|c| !c.is_empty());
+        }
+        if let Some((kf, kv)) = key
+            && let Some(f) = self.fields.iter().position(|x| x == kf)
+        {
+            only.push(f);
+            owned[f] = Some(kv.trim().to_lowercase());
+        }
+        if only.is_empty() {
             return Vec::new();
-        };
-        let code = code.trim().to_lowercase();
-        let mut values: Vec<Option<&str>> = vec![None; self.fields.len()];
-        values[f] = (!code.is_empty()).then_some(code.as_str());
-        self.lowest(self.matching(&values, Some(f)))
+        }
+        let values: Vec<Option<&str>> = owned.iter().map(|v| v.as_deref()).collect();
+        self.lowest(self.matching(&values, Some(&only)))
     }
 }
 
@@ -511,13 +522,33 @@ pub fn replay(
         }
         i
     };
+    let keys: HashMap<&str, &str> = set
+        .key_field
+        .as_ref()
+        .map(|k| {
+            k.mapping
+                .iter()
+                .map(|(a, b)| (a.as_str(), b.as_str()))
+                .collect()
+        })
+        .unwrap_or_default();
     let postal_problems: Vec<(String, String, Vec<String>)> = universe
         .par_iter()
         .flat_map_iter(|code| {
-            let got = ev.route_postal("postal_code", code);
+            let plain = ev.route_postal("postal_code", code, None);
             roots
                 .iter()
                 .filter_map(|&r| {
+                    let keyed = keys
+                        .get(format!("{}|{code}", set.nodes[r].name).as_str())
+                        .map(|k| {
+                            ev.route_postal(
+                                "postal_code",
+                                code,
+                                Some((super::compile::KEY_FIELD, k)),
+                            )
+                        });
+                    let got = keyed.as_ref().unwrap_or(&plain);
                     let leaves: Vec<String> = got
                         .iter()
                         .filter(|&&g| root_of(g) == r && set.nodes[g].level == "territory")

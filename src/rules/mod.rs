@@ -241,6 +241,7 @@ pub fn crm_field(column: &str) -> String {
         "annual_revenue" => "Account.AnnualRevenue".into(),
         "account_id" => "Account.AccountNumber".into(),
         "name" => "Account.Name".into(),
+        compile::KEY_FIELD => "Account.Territory_Key__c".into(),
         other => format!("Account.{}__c", developer_name(other)),
     }
 }

@@ -248,3 +248,51 @@ fn salesforce_files_escape_values_and_keep_their_format() {
     let report = check_dir(&out).unwrap();
     assert!(report.ok(), "{:?}", report.failures);
 }
+
+/// Postal lists that cannot fit ten 1,000-character items fall back to the key field: a
+/// mapping table for `Territory_Key__c`, rules on the key, and the replay still exact.
+#[test]
+fn oversized_postal_lists_fall_back_to_the_key_field() {
+    let tmp = tempfile::tempdir().unwrap();
+    // Even codes in the west, odd codes in the east: no prefix is shared by one side.
+    let mut csv = String::from("account_id,x,y,postal_code\n");
+    for i in 0..5000 {
+        let x = if i % 2 == 0 {
+            (i % 97) as f64 / 2.0
+        } else {
+            60.0 + (i % 89) as f64 / 2.0
+        };
+        csv.push_str(&format!("A{i},{x},{},{:05}\n", (i % 101) as f64, i * 7 + 3));
+    }
+    write(tmp.path(), "accounts.csv", &csv);
+    let s = write(
+        tmp.path(),
+        "s.toml",
+        "name = \"keys\"\n[input]\naccounts = \"accounts.csv\"\ncoordinates = \"xy\"\nunit = \"account\"\n[plan]\nterritories = 2\n[[balance]]\nmetric = \"accounts\"\ntolerance = 0.05\n[objective]\nweight = \"accounts\"\n",
+    );
+    let out = tmp.path().join("out");
+    bin()
+        .args(["plan", "--quiet", "--out"])
+        .arg(&out)
+        .arg(&s)
+        .assert()
+        .success();
+    let set: RuleSet =
+        serde_json::from_str(&std::fs::read_to_string(out.join("rules.json")).unwrap()).unwrap();
+    let key = set
+        .key_field
+        .as_ref()
+        .expect("the key-field fallback is used");
+    assert_eq!(key.field, "Account.Territory_Key__c");
+    assert_eq!(key.mapping.len(), 5000, "every postal code has a key");
+    assert!(set.stats.key_field_territories >= 2);
+    let (errors, _) = validate(&set);
+    assert!(errors.is_empty(), "{errors:?}");
+    assert!(
+        out.join("salesforce/30-optional-key-field/territory-key-mapping.csv")
+            .is_file()
+    );
+    let report = check_dir(&out).unwrap();
+    assert!(report.ok(), "{:?}", report.failures);
+    assert_eq!(report.rules_replayed.unwrap().0, 5000);
+}
