@@ -45,6 +45,8 @@ struct SummaryIn {
 #[derive(Deserialize)]
 struct InputsIn {
     scenario: PathBuf,
+    #[serde(default)]
+    overrides: Vec<(String, f64)>,
 }
 
 #[derive(Deserialize)]
@@ -86,7 +88,12 @@ pub fn check_dir(dir: &Path) -> Result<CheckReport, Error> {
         std::fs::read_to_string(&summary_path).map_err(|e| Error::io("read", &summary_path, e))?;
     let summary: SummaryIn = serde_json::from_str(&text)
         .map_err(|e| Error::CheckFailed(vec![format!("{}: {e}", summary_path.display())]))?;
-    let scenario = read_scenario(&summary.inputs.scenario)?;
+    let mut scenario = read_scenario(&summary.inputs.scenario)?;
+    for (key, value) in &summary.inputs.overrides {
+        scenario
+            .apply_override(key, *value)
+            .map_err(|e| Error::CheckFailed(vec![format!("summary.json overrides: {e}")]))?;
+    }
     let accounts = read_accounts(&scenario.accounts_path, scenario.coordinates)?;
     let am = metrics::evaluate(&accounts, &scenario)?;
     let reps = match &scenario.reps_path {

@@ -34,21 +34,8 @@ fn sweep(base: &Scenario, spec: &str) -> Result<Vec<Scenario>, Error> {
             .parse()
             .map_err(|_| Error::Usage(format!("--sweep value '{v}' is not a number")))?;
         let mut s = base.clone();
-        match key.trim() {
-            "tolerance" if x > 0.0 && x < 1.0 => s.balance.iter_mut().for_each(|b| b.tolerance = x),
-            "max_moved_accounts" if (0.0..=1.0).contains(&x) => {
-                s.realign.max_moved_accounts = Some(x)
-            }
-            "max_moved_pipeline" if (0.0..=1.0).contains(&x) => {
-                s.realign.max_moved_pipeline = Some(x)
-            }
-            "move_cost" if x >= 0.0 => s.realign.move_cost = x,
-            other => {
-                return Err(Error::Usage(format!(
-                    "--sweep {other}={x}: sweepable keys are tolerance (0..1), max_moved_accounts, max_moved_pipeline (0..1) and move_cost (≥ 0)"
-                )));
-            }
-        }
+        s.apply_override(key.trim(), x)
+            .map_err(|e| Error::Usage(format!("--sweep {e}")))?;
         s.name = format!("{}-{}-{}", base.name, key.trim(), v.trim());
         out.push(s);
     }

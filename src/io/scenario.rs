@@ -413,6 +413,7 @@ pub fn parse_scenario(path: &Path, text: &str) -> Result<Scenario, InputError> {
         levels,
         realign,
         max_accounts,
+        overrides: Vec::new(),
     })
 }
 

@@ -126,6 +126,9 @@ pub struct Inputs {
     pub scenario: String,
     pub accounts: String,
     pub reps: Option<String>,
+    /// Keys changed after reading the scenario (e.g. by `compare --sweep`), applied again
+    /// by the checker.
+    pub overrides: Vec<(String, f64)>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -189,4 +189,32 @@ pub struct Scenario {
     pub realign: RealignSettings,
     /// Most accounts any territory may hold (a rep's `max_accounts` may lower it).
     pub max_accounts: Option<usize>,
+    /// Keys changed after reading (see `apply_override`), in order.
+    pub overrides: Vec<(String, f64)>,
+}
+
+impl Scenario {
+    /// Changes one key after reading: `tolerance` (every band), `max_moved_accounts`,
+    /// `max_moved_pipeline` (0..1) or `move_cost` (≥ 0). Recorded in `overrides`.
+    pub fn apply_override(&mut self, key: &str, x: f64) -> Result<(), String> {
+        match key {
+            "tolerance" if x > 0.0 && x < 1.0 => {
+                self.balance.iter_mut().for_each(|b| b.tolerance = x)
+            }
+            "max_moved_accounts" if (0.0..=1.0).contains(&x) => {
+                self.realign.max_moved_accounts = Some(x)
+            }
+            "max_moved_pipeline" if (0.0..=1.0).contains(&x) => {
+                self.realign.max_moved_pipeline = Some(x)
+            }
+            "move_cost" if x >= 0.0 => self.realign.move_cost = x,
+            other => {
+                return Err(format!(
+                    "{other}={x}: the keys that can be changed are tolerance (0..1), max_moved_accounts, max_moved_pipeline (0..1) and move_cost (≥ 0)"
+                ));
+            }
+        }
+        self.overrides.push((key.to_string(), x));
+        Ok(())
+    }
 }

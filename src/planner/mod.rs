@@ -236,6 +236,7 @@ pub fn plan(scenario: &Scenario, accounts: &Accounts, reps: Option<&Reps>) -> Re
             scenario: scenario.source.display().to_string(),
             accounts: scenario.accounts_path.display().to_string(),
             reps: scenario.reps_path.as_ref().map(|p| p.display().to_string()),
+            overrides: scenario.overrides.clone(),
         },
         accounts: accounts.len(),
         territories: k,

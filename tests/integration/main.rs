@@ -2,6 +2,7 @@
 //! binary or the library, and the independent checker judges the written plan.
 
 mod bad_input;
+mod compare;
 mod constraints;
 mod export;
 mod plan;
