@@ -6,14 +6,18 @@ use std::time::Instant;
 use ndarray::Array2;
 
 mod assemble;
+mod constraints;
 mod setup;
+
+use constraints::{caps, check_pins_fit, disruption, infeasibility, within_budget};
+pub use constraints::{forced_move, territory_cap};
 
 use crate::error::{Error, InputError};
 use crate::geometry::Coordinates;
 use crate::hierarchy::{self, SegmentBudget, SegmentInput, SegmentRealign};
 use crate::metrics::{self, AccountMetrics};
 use crate::model::plan::{
-    Compactness, Disruption, Inputs, MetricSummary, ObjectiveSummary, Summary, UnitSummary,
+    Compactness, Inputs, MetricSummary, ObjectiveSummary, Summary, UnitSummary,
 };
 use crate::model::scenario::{LpSetting, SegmentDef, UnitKind};
 use crate::model::{Accounts, Plan, Reps, Scenario, Territory};
@@ -493,13 +497,6 @@ fn solve_segments(
     Ok((planned, warnings))
 }
 
-fn within_budget(d: &Disruption) -> bool {
-    d.max_moved_accounts
-        .is_none_or(|m| d.chosen_moves_share <= m + BAND_SLACK)
-        && d.max_moved_pipeline
-            .is_none_or(|m| d.chosen_pipeline_share <= m + BAND_SLACK)
-}
-
 /// Parents of a single territory run no partition; their one territory is whole.
 fn single_leaf_parents(p: &hierarchy::SegmentPlan) -> usize {
     let mut parents: Vec<usize> = p.leaf_node.clone();
@@ -517,83 +514,6 @@ fn single_leaf_parents(p: &hierarchy::SegmentPlan) -> usize {
         i += j;
     }
     count
-}
-
-/// Per leaf: accounts its free units may add under the caps (plan-wide and the rep's own),
-/// net of pinned accounts; None when nothing is capped.
-fn caps(
-    scenario: &Scenario,
-    reps: Option<&Reps>,
-    st: &setup::SegmentSetup,
-    pinned_count: &[f64],
-) -> Option<Vec<f64>> {
-    let rep_cap = |l: usize| {
-        st.leaves[l]
-            .rep
-            .and_then(|i| reps.and_then(|r| r.reps[i].max_accounts))
-            .map(|c| c as usize)
-    };
-    let any = scenario.max_accounts.is_some() || (0..st.leaves.len()).any(|l| rep_cap(l).is_some());
-    if !any {
-        return None;
-    }
-    let unbounded = st.accounts.len() as f64 + 1.0;
-    Some(
-        (0..st.leaves.len())
-            .map(|l| {
-                let cap = match (scenario.max_accounts, rep_cap(l)) {
-                    (Some(a), Some(b)) => Some(a.min(b)),
-                    (a, b) => a.or(b),
-                };
-                cap.map_or(unbounded, |c| c as f64 - pinned_count[l])
-            })
-            .collect(),
-    )
-}
-
-/// Accounts pinned to a territory can alone break its band or cap: say so before solving.
-fn check_pins_fit(
-    st: &setup::SegmentSetup,
-    am: &AccountMetrics,
-    pinned: &Array2<f64>,
-    caps: Option<&[f64]>,
-) -> Result<(), Error> {
-    let mut lines = Vec::new();
-    for l in 0..st.leaves.len() {
-        for j in 0..am.names.len() {
-            let hi = st.leaf_target[j] * (1.0 + am.tolerances[j]);
-            if pinned[(l, j)] > hi * (1.0 + BAND_SLACK) {
-                lines.push(format!(
-                    "{} territory {}: locked and late-stage accounts alone carry {} = {:.4e}, above the band's top {:.4e} (+{:.1}%); the smallest feasible tolerance is {:.1}%",
-                    st.name,
-                    l + 1,
-                    am.names[j],
-                    pinned[(l, j)],
-                    hi,
-                    am.tolerances[j] * 100.0,
-                    (pinned[(l, j)] / st.leaf_target[j] - 1.0) * 100.0
-                ));
-            }
-        }
-        if let Some(c) = caps
-            && c[l] < 0.0
-        {
-            lines.push(format!(
-                "{} territory {}: pinned accounts exceed the account cap by {}",
-                st.name,
-                l + 1,
-                -c[l]
-            ));
-        }
-    }
-    if lines.is_empty() {
-        Ok(())
-    } else {
-        Err(Error::Infeasible(format!(
-            "pinned accounts cannot fit:\n  {}\n  hint: unlock accounts, set realign.keep_late_stage = false, or widen the band",
-            lines.join("\n  ")
-        )))
-    }
 }
 
 /// One pass over the accounts: Σ weight × distance to the territory's weighted centre
@@ -626,198 +546,4 @@ fn distances(
         contiguous_share: contiguous as f64 / k.max(1) as f64,
     };
     (weighted, compactness)
-}
-
-/// A plan outside a band, cap or budget is not a plan: exit 1 naming the worst breaches.
-fn infeasibility(plan: &Plan, scenario: &Scenario, reps: Option<&Reps>) -> Result<(), Error> {
-    let mut worst: Vec<(f64, String)> = Vec::new();
-    let names: Vec<&str> = plan
-        .summary
-        .metrics
-        .iter()
-        .map(|m| m.name.as_str())
-        .collect();
-    let mut band = |id: &str, what: &str, value: f64, target: f64, tol: f64, name: &str| {
-        let dev = if target > 0.0 {
-            value / target - 1.0
-        } else {
-            0.0
-        };
-        let excess = dev.abs() - tol;
-        if excess > BAND_SLACK {
-            worst.push((
-                excess,
-                format!(
-                    "{what} {id} {name}: {:+.2}% of target (band ±{:.2}%; a band of ±{:.2}% would accept this plan)",
-                    dev * 100.0,
-                    tol * 100.0,
-                    dev.abs() * 100.0
-                ),
-            ));
-        }
-    };
-    for (j, ms) in plan.summary.metrics.iter().enumerate() {
-        for t in &plan.territories {
-            band(
-                &t.id,
-                "territory",
-                t.values[j],
-                t.targets[j],
-                ms.tolerance,
-                names[j],
-            );
-        }
-    }
-    for n in plan.nodes.iter().filter(|n| n.parent.is_some()) {
-        for j in 0..names.len() {
-            band(
-                &n.id,
-                &n.level,
-                n.values[j],
-                n.targets[j],
-                n.tolerances[j],
-                names[j],
-            );
-        }
-    }
-    for t in &plan.territories {
-        if let Some(cap) = territory_cap(scenario, reps, &t.rep_id)
-            && t.accounts > cap
-        {
-            worst.push((
-                1.0,
-                format!(
-                    "territory {} holds {} accounts, over its cap of {cap}",
-                    t.id, t.accounts
-                ),
-            ));
-        }
-    }
-    if let Some(d) = &plan.summary.disruption {
-        if let Some(max) = d.max_moved_accounts
-            && d.chosen_moves_share > max + BAND_SLACK
-        {
-            worst.push((
-                    1.0,
-                    format!(
-                        "disruption budget: {:.2}% of accounts change owner by choice, over the {:.2}% allowed",
-                        d.chosen_moves_share * 100.0,
-                        max * 100.0
-                    ),
-                ));
-        }
-        if let Some(max) = d.max_moved_pipeline
-            && d.chosen_pipeline_share > max + BAND_SLACK
-        {
-            worst.push((
-                    1.0,
-                    format!(
-                        "disruption budget: {:.2}% of pipeline changes owner by choice, over the {:.2}% allowed",
-                        d.chosen_pipeline_share * 100.0,
-                        max * 100.0
-                    ),
-                ));
-        }
-    }
-    if worst.is_empty() {
-        return Ok(());
-    }
-    worst.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-    let n = worst.len();
-    let lines: Vec<String> = worst.into_iter().take(10).map(|w| w.1).collect();
-    Err(Error::Infeasible(format!(
-        "{n} bands, caps or budgets could not be met; the worst:\n  {}\n  hint: widen the tolerance of the metric named most, raise the cap or budget, or plan fewer territories",
-        lines.join("\n  ")
-    )))
-}
-
-/// A territory's account cap: the plan's, lowered by its rep's own.
-pub fn territory_cap(scenario: &Scenario, reps: Option<&Reps>, rep_id: &str) -> Option<usize> {
-    let rep = reps
-        .and_then(|r| r.find(rep_id))
-        .and_then(|r| r.max_accounts)
-        .map(|c| c as usize);
-    match (scenario.max_accounts, rep) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
-    }
-}
-
-/// Moves against today's owners: forced (the owner leaves or sells elsewhere) or chosen.
-#[allow(clippy::too_many_arguments)]
-fn disruption(
-    scenario: &Scenario,
-    accounts: &Accounts,
-    am: &AccountMetrics,
-    reps: Option<&Reps>,
-    defs: &[SegmentDef],
-    seg_of: &[u16],
-    account_territory: &[u32],
-    territories: &[Territory],
-    setups: &[(usize, setup::SegmentSetup)],
-) -> Disruption {
-    let pipeline = accounts.numeric.get("pipeline").map(|c| &c.values);
-    let potential = am.names.iter().position(|n| n == "potential");
-    let mut d = Disruption {
-        max_moved_accounts: scenario.realign.max_moved_accounts,
-        max_moved_pipeline: scenario.realign.max_moved_pipeline,
-        ..Disruption::default()
-    };
-    let (mut pipe_total, mut pot_total, mut chosen_pipe) = (0.0, 0.0, 0.0);
-    for i in 0..accounts.len() {
-        let pipe = pipeline.map_or(0.0, |p| p[i]);
-        let pot = potential.map_or(0.0, |j| am.values[(i, j)]);
-        pipe_total += pipe;
-        pot_total += pot;
-        let owner = &accounts.owner_id[i];
-        if owner.is_empty() {
-            continue;
-        }
-        d.accounts_with_owner += 1;
-        let t = &territories[account_territory[i] as usize];
-        if *owner == t.rep_id {
-            continue;
-        }
-        d.moved_accounts += 1;
-        d.moved_pipeline += pipe;
-        d.moved_potential += pot;
-        if forced_move(reps, defs, seg_of[i] as usize, owner) {
-            d.forced_moves += 1;
-        } else {
-            d.chosen_moves += 1;
-            chosen_pipe += pipe;
-        }
-    }
-    let n = accounts.len().max(1) as f64;
-    let share = |a: f64, b: f64| if b > 0.0 { a / b } else { 0.0 };
-    d.moved_accounts_share = d.moved_accounts as f64 / n;
-    d.chosen_moves_share = d.chosen_moves as f64 / n;
-    d.moved_pipeline_share = share(d.moved_pipeline, pipe_total);
-    d.chosen_pipeline_share = share(chosen_pipe, pipe_total);
-    d.moved_potential_share = share(d.moved_potential, pot_total);
-    for (_, st) in setups {
-        d.pinned_accounts += st.pinned.len();
-        d.pins_released += st.pins_released;
-        d.pinned_kept += st
-            .pinned
-            .iter()
-            .filter(|&&(a, _)| {
-                let a = a as usize;
-                territories[account_territory[a] as usize].rep_id == accounts.owner_id[a]
-            })
-            .count();
-    }
-    d
-}
-
-/// An owner who leaves, is not staffed, or sells into another segment cannot keep the
-/// account: its move is the scenario's, not the plan's.
-pub fn forced_move(reps: Option<&Reps>, defs: &[SegmentDef], segment: usize, owner: &str) -> bool {
-    let Some(rep) = reps.and_then(|r| r.find(owner)) else {
-        return true;
-    };
-    if rep.status != crate::model::RepStatus::Active {
-        return true;
-    }
-    defs.len() > 1 && !defs[segment].name.eq_ignore_ascii_case(rep.segment.trim())
 }
