@@ -137,19 +137,43 @@ weight = "accounts"
 fn same_seed_gives_identical_files_on_one_and_two_threads() {
     let tmp = tempfile::tempdir().unwrap();
     let scenario = generate(tmp.path(), 2000, 12, 9);
+    // Levels and quotas too, so the bottom-up hierarchy, the rules and the report are covered.
+    let text = std::fs::read_to_string(&scenario).unwrap()
+        + "\n[[level]]\nname = \"district\"\nspan = [3, 6]\n[quota]\ntarget = 10000000\n";
+    std::fs::write(&scenario, text).unwrap();
     let outs: Vec<_> = ["1", "2"]
         .iter()
         .map(|t| plan(tmp.path(), &format!("out{t}"), &scenario, &["--threads", t]))
         .collect();
-    for f in ["assignments.csv", "territories.csv"] {
-        let a = std::fs::read(outs[0].join(f)).unwrap();
-        let b = std::fs::read(outs[1].join(f)).unwrap();
-        assert!(a == b, "{f} differs between 1 and 2 threads");
+    let files = files_under(&outs[0]);
+    assert!(files.len() > 20, "the whole bundle: {}", files.len());
+    for f in files {
+        let rel = f.strip_prefix(&outs[0]).unwrap();
+        if rel == std::path::Path::new("summary.json") {
+            continue;
+        }
+        let a = std::fs::read(&f).unwrap();
+        let b = std::fs::read(outs[1].join(rel)).unwrap();
+        assert!(a == b, "{} differs between 1 and 2 threads", rel.display());
     }
     assert_eq!(
         summary_without_timings(&outs[0]),
         summary_without_timings(&outs[1])
     );
+}
+
+fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(files_under(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out.sort();
+    out
 }
 
 #[test]
