@@ -2,7 +2,7 @@
 
 use ndarray::Array2;
 
-use super::{Node, SegmentInput, SegmentPlan, even_runs, level_counts, partition_node};
+use super::{Node, SegmentInput, SegmentPlan, even_runs, headcounts, level_counts, partition_node};
 use crate::error::Error;
 use crate::solve::{self, Options, Problem};
 
@@ -50,20 +50,7 @@ pub fn plan_segment_bottom_up(
         .collect();
     // Headcounts per depth, as top-down would have them.
     let depth = counts.len();
-    let mut heads: Vec<Vec<usize>> = vec![Vec::new(); depth + 1];
-    heads[depth] = vec![1; k];
-    for d in (0..depth).rev() {
-        let runs = even_runs(heads[d + 1].len(), counts[d]);
-        let mut at = 0;
-        heads[d] = runs
-            .iter()
-            .map(|&r| {
-                let s = heads[d + 1][at..at + r].iter().sum();
-                at += r;
-                s
-            })
-            .collect();
-    }
+    let heads = headcounts(k, &counts);
     // groups[d][g] = indices of depth-(d+1) items in group g of depth d.
     let mut groups_at: Vec<Vec<Vec<usize>>> = vec![Vec::new(); depth];
     for d in (0..depth).rev() {

@@ -118,9 +118,10 @@ fn even_runs(n: usize, parts: usize) -> Vec<usize> {
 /// For every depth and node (in pre-order position), the headcounts of its children.
 /// Leaves are spread evenly over the deepest nodes, those evenly over their parents, and
 /// so on up: a node's headcount is the sum of its children's.
-fn child_sizes(leaves: usize, counts: &[usize]) -> Vec<Vec<Vec<usize>>> {
+/// Headcount of every node at each depth below the root, in order (the last depth holds
+/// the leaves, one each): leaves spread evenly over the deepest nodes, those over theirs.
+fn headcounts(leaves: usize, counts: &[usize]) -> Vec<Vec<usize>> {
     let depth = counts.len();
-    // Headcount of every node at each depth below the root, in order.
     let mut heads: Vec<Vec<usize>> = vec![Vec::new(); depth + 1];
     heads[depth] = vec![1; leaves];
     for d in (0..depth).rev() {
@@ -135,6 +136,12 @@ fn child_sizes(leaves: usize, counts: &[usize]) -> Vec<Vec<Vec<usize>>> {
             })
             .collect();
     }
+    heads
+}
+
+fn child_sizes(leaves: usize, counts: &[usize]) -> Vec<Vec<Vec<usize>>> {
+    let depth = counts.len();
+    let heads = headcounts(leaves, counts);
     // Children of node o at depth d (the root is depth 0, one node).
     let mut out = Vec::with_capacity(depth + 1);
     let mut parents = 1;

@@ -9,7 +9,7 @@ use quick_xml::events::Event;
 use terraplan::check::check_dir;
 use terraplan::rules::{RuleSet, validate};
 
-use crate::util::{bin, col, read_csv, repo, write};
+use crate::util::{bin, col, files_under, read_csv, repo, write};
 
 /// Direct children of the root element, in order, and all text, failing on bad XML.
 fn children(path: &Path) -> (String, Vec<String>, Vec<String>) {
@@ -37,20 +37,6 @@ fn children(path: &Path) -> (String, Vec<String>, Vec<String>) {
     }
     assert_eq!(depth, 0, "{} is not closed", path.display());
     (root, kids, texts)
-}
-
-fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            out.extend(files_under(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out.sort();
-    out
 }
 
 #[test]

@@ -2,7 +2,7 @@
 
 use terraplan::check::check_dir;
 
-use crate::util::{bin, generate, plan, repo, summary_without_timings, write};
+use crate::util::{bin, files_under, generate, plan, repo, summary_without_timings, write};
 
 fn assert_checked_within_bands(out: &std::path::Path, accounts: usize, territories: usize) {
     let report = check_dir(out).expect("plan readable");
@@ -160,20 +160,6 @@ fn same_seed_gives_identical_files_on_one_and_two_threads() {
         summary_without_timings(&outs[0]),
         summary_without_timings(&outs[1])
     );
-}
-
-fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            out.extend(files_under(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out.sort();
-    out
 }
 
 #[test]
