@@ -115,7 +115,7 @@ pub fn plan(scenario: &Scenario, accounts: &Accounts, reps: Option<&Reps>) -> Re
         && (scenario.realign.max_moved_accounts.is_some()
             || scenario.realign.max_moved_pipeline.is_some());
     let mut cost_scale = 1.0;
-    let (planned, built) = loop {
+    let (planned, built, disruption) = loop {
         let (planned, notes) = solve_segments(
             scenario,
             reps,
@@ -128,8 +128,9 @@ pub fn plan(scenario: &Scenario, accounts: &Accounts, reps: Option<&Reps>) -> Re
         let built = assemble::assemble(
             scenario, accounts, &am, reps, &defs, &setups, &planned, realigning, &potential,
         );
-        let fits = || {
-            let d = disruption(
+        // Computed once here: the budget test and the summary read the same figures.
+        let d = realigning.then(|| {
+            disruption(
                 scenario,
                 accounts,
                 &am,
@@ -139,12 +140,12 @@ pub fn plan(scenario: &Scenario, accounts: &Accounts, reps: Option<&Reps>) -> Re
                 &built.account_territory,
                 &built.territories,
                 &setups,
-            );
-            within_budget(&d)
-        };
-        if !budgeted || hard_budget || cost_scale >= 64.0 || fits() {
+            )
+        });
+        let fits = d.as_ref().is_some_and(within_budget);
+        if !budgeted || hard_budget || cost_scale >= 64.0 || fits {
             warnings.extend(notes);
-            break (planned, built);
+            break (planned, built, d);
         }
         cost_scale *= 4.0;
     };
@@ -184,19 +185,6 @@ pub fn plan(scenario: &Scenario, accounts: &Accounts, reps: Option<&Reps>) -> Re
         scenario.coordinates,
         contiguous,
     );
-    let disruption = realigning.then(|| {
-        disruption(
-            scenario,
-            accounts,
-            &am,
-            reps,
-            &defs,
-            &seg_of,
-            &account_territory,
-            &territories,
-            &setups,
-        )
-    });
     let moved_accounts = accounts.has_column("owner_id").then(|| {
         (0..accounts.len())
             .filter(|&i| accounts.owner_id[i] != territories[account_territory[i] as usize].rep_id)

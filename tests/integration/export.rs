@@ -9,7 +9,7 @@ use quick_xml::events::Event;
 use terraplan::check::check_dir;
 use terraplan::rules::{RuleSet, validate};
 
-use crate::util::{bin, col, files_under, read_csv, repo, write};
+use crate::util::{bin, col, files_under, plan, read_csv, repo, write};
 
 /// Direct children of the root element, in order, and all text, failing on bad XML.
 fn children(path: &Path) -> (String, Vec<String>, Vec<String>) {
@@ -189,13 +189,7 @@ fn salesforce_files_escape_values_and_keep_their_format() {
          [[segment]]\nname = \"Labs\"\ncriteria = [{ field = \"industry\", op = \"equals\", value = \"R&D <\\\"Labs\\\"> 'x'\" }]\nterritories = 1\n\
          [[segment]]\nname = \"Rest\"\nterritories = 2\n[[balance]]\nmetric = \"accounts\"\ntolerance = 0.3\n[objective]\nweight = \"accounts\"\n",
     );
-    let out = tmp.path().join("out");
-    bin()
-        .args(["plan", "--quiet", "--out"])
-        .arg(&out)
-        .arg(&s)
-        .assert()
-        .success();
+    let out = plan(tmp.path(), "out", &s, &[]);
     let meta = out.join("salesforce/10-metadata");
     let rule = meta.join("territory2Models/Snap_Shot/rules/S1_Segment.territory2Rule");
     let text = std::fs::read_to_string(&rule).unwrap();
@@ -256,13 +250,7 @@ fn oversized_postal_lists_fall_back_to_the_key_field() {
         "s.toml",
         "name = \"keys\"\n[input]\naccounts = \"accounts.csv\"\ncoordinates = \"xy\"\nunit = \"account\"\n[plan]\nterritories = 2\n[[balance]]\nmetric = \"accounts\"\ntolerance = 0.05\n[objective]\nweight = \"accounts\"\n",
     );
-    let out = tmp.path().join("out");
-    bin()
-        .args(["plan", "--quiet", "--out"])
-        .arg(&out)
-        .arg(&s)
-        .assert()
-        .success();
+    let out = plan(tmp.path(), "out", &s, &[]);
     let set: RuleSet =
         serde_json::from_str(&std::fs::read_to_string(out.join("rules.json")).unwrap()).unwrap();
     let key = set
