@@ -85,6 +85,8 @@ pub struct RepRow {
     pub status: &'static str,
     pub home_lat: f64,
     pub home_lon: f64,
+    /// AE for account owners; overlay roles (SE, SDR, …) otherwise.
+    pub role: String,
 }
 
 const INDUSTRIES: &[(&str, f64)] = &[
@@ -161,12 +163,14 @@ fn pick_weighted(rng: &mut ChaCha8Rng, cumulative: &[f64]) -> usize {
 pub const CORPORATE_EMPLOYEES: u64 = 100;
 
 /// Changes to the team the plan must absorb.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Staffing {
     /// Reps to be hired: they own nothing yet and get a territory.
     pub tbh: usize,
     /// Reps leaving: their books must be redistributed.
     pub leaving: usize,
+    /// Overlay reps per role (e.g. SE 20): they own nothing and cover territories.
+    pub overlays: Vec<(String, usize)>,
 }
 
 pub fn generate(
@@ -241,6 +245,7 @@ pub fn generate_with(
             status: "active",
             home_lat: z.lat,
             home_lon: z.lon,
+            role: "AE".into(),
         });
         reach.push(rng.random_range(0.8..1.25));
     }
@@ -339,7 +344,31 @@ pub fn generate_with(
             status: "tbh",
             home_lat: z.lat,
             home_lon: z.lon,
+            role: "AE".into(),
         });
+    }
+    // Overlay reps last, so accounts and owners are the same with or without them; their
+    // segments follow the owners' pattern.
+    for (role, count) in &staffing.overlays {
+        for i in 0..*count {
+            let z = &zips[pick_weighted(&mut rng, &cum)];
+            let tenure = rng.random_range(6..120u32);
+            reps.push(RepRow {
+                id: format!("{role}{:03}", i + 1),
+                name: format!(
+                    "{} {}",
+                    FIRST[rng.random_range(0..FIRST.len())],
+                    LAST[rng.random_range(0..LAST.len())]
+                ),
+                segment: rep_segment(i, *count),
+                tenure_months: tenure,
+                level: if tenure < 48 { "mid" } else { "senior" },
+                status: "active",
+                home_lat: z.lat,
+                home_lon: z.lon,
+                role: role.clone(),
+            });
+        }
     }
     (accounts, reps)
 }

@@ -9,6 +9,7 @@
 
 pub mod check;
 pub mod compare;
+pub mod coverage;
 pub mod error;
 pub mod export;
 pub mod expr;
@@ -18,6 +19,7 @@ pub mod hierarchy;
 pub mod io;
 pub mod metrics;
 pub mod model;
+pub mod overlay;
 pub mod planner;
 pub mod quota;
 pub mod report;

@@ -156,7 +156,21 @@ pub fn evaluate_one(
     accounts: &Accounts,
     scenario: &Scenario,
 ) -> Result<Vec<f64>, InputError> {
-    let at = Location::file(&scenario.source).field(name);
-    let (expr, loc) = definition(name, accounts, scenario, &at)?;
+    evaluate_at(
+        name,
+        accounts,
+        scenario,
+        &Location::file(&scenario.source).field(name),
+    )
+}
+
+/// As [`evaluate_one`], with errors located where the scenario names the metric.
+pub fn evaluate_at(
+    name: &str,
+    accounts: &Accounts,
+    scenario: &Scenario,
+    at: &Location,
+) -> Result<Vec<f64>, InputError> {
+    let (expr, loc) = definition(name, accounts, scenario, at)?;
     eval_expr(&expr, name, accounts, &loc, &mut Vec::new())
 }

@@ -91,6 +91,8 @@ pub struct Seat<'a> {
     pub territory_id: &'a str,
     pub segment: &'a str,
     pub potential: f64,
+    /// Open pipeline: shares the quota when the scenario sets `pipeline_weight`.
+    pub pipeline: f64,
     pub rep: Option<&'a Rep>,
     pub rep_id: &'a str,
     pub continuity: Continuity,
@@ -121,12 +123,15 @@ pub struct SegmentQuota {
     pub target: f64,
     pub street_quota: f64,
     pub potential: f64,
+    pub pipeline: f64,
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct QuotaSummary {
     pub target: f64,
     pub over_assignment: f64,
+    /// Share of each quota set by open pipeline rather than potential (0 = potential only).
+    pub pipeline_weight: f64,
     /// Σ fully-ramped quota = target × (1 + over-assignment).
     pub street_quota: f64,
     /// Σ recommended quota (after ramp).
@@ -146,12 +151,16 @@ pub fn quotas(q: &QuotaSettings, seats: &[Seat]) -> (Vec<QuotaRow>, QuotaSummary
     let mut segs: Vec<SegmentQuota> = Vec::new();
     for s in seats {
         match segs.iter_mut().find(|x| x.segment == s.segment) {
-            Some(x) => x.potential += s.potential,
+            Some(x) => {
+                x.potential += s.potential;
+                x.pipeline += s.pipeline;
+            }
             None => segs.push(SegmentQuota {
                 segment: s.segment.to_string(),
                 target: 0.0,
                 street_quota: 0.0,
                 potential: s.potential,
+                pipeline: s.pipeline,
             }),
         }
     }
@@ -179,12 +188,22 @@ pub fn quotas(q: &QuotaSettings, seats: &[Seat]) -> (Vec<QuotaRow>, QuotaSummary
             .iter()
             .find(|x| x.segment == s.segment)
             .expect("seen above");
-        let share = if seg.potential > 0.0 {
-            s.potential / seg.potential
+        let of = |x: f64, total: f64| if total > 0.0 { x / total } else { 0.0 };
+        // Pipeline shares the quota only when asked, and only where the segment has any.
+        let w = if seg.pipeline > 0.0 {
+            q.pipeline_weight
         } else {
             0.0
         };
-        let (experience_factor, ramp_factor, reason) = rep_factors(q, s);
+        let share = (1.0 - w) * of(s.potential, seg.potential) + w * of(s.pipeline, seg.pipeline);
+        let (experience_factor, ramp_factor, mut reason) = rep_factors(q, s);
+        if w > 0.0 {
+            reason = format!(
+                "quota share {:.0}% potential, {:.0}% open pipeline; {reason}",
+                (1.0 - w) * 100.0,
+                w * 100.0
+            );
+        }
         rows.push(QuotaRow {
             rep_id: s.rep_id.to_string(),
             territory_id: s.territory_id.to_string(),
@@ -227,6 +246,7 @@ pub fn quotas(q: &QuotaSettings, seats: &[Seat]) -> (Vec<QuotaRow>, QuotaSummary
     let summary = QuotaSummary {
         target: q.target,
         over_assignment: q.over_assignment,
+        pipeline_weight: q.pipeline_weight,
         street_quota: street,
         recommended_total: recommended,
         coverage_of_target: if q.target > 0.0 {
@@ -333,6 +353,7 @@ mod tests {
             period_start: None,
             period_months: 12,
             tbh_hire_month: 3,
+            pipeline_weight: 0.0,
         }
     }
 
@@ -349,6 +370,7 @@ mod tests {
             territory_id: t,
             segment: seg,
             potential: pot,
+            pipeline: pot / 10.0,
             rep: Some(&reps[r]),
             rep_id: &reps[r].id,
             continuity: Continuity::default(),

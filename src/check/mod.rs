@@ -15,7 +15,7 @@ use serde::Deserialize;
 
 use crate::error::Error;
 use crate::geometry::weighted_centre;
-use crate::io::{read_accounts, read_reps, read_scenario};
+use crate::io::{load_reps, read_accounts, read_scenario};
 use crate::{metrics, segment};
 
 #[derive(Debug, Clone, Default)]
@@ -97,7 +97,7 @@ pub fn check_dir(dir: &Path) -> Result<CheckReport, Error> {
     let accounts = read_accounts(&scenario.accounts_path, scenario.coordinates)?;
     let am = metrics::evaluate(&accounts, &scenario)?;
     let reps = match &scenario.reps_path {
-        Some(p) => Some(read_reps(p)?),
+        Some(p) => Some(load_reps(p, &accounts, &scenario)?),
         None => None,
     };
     let defs = segment::definitions(&scenario);

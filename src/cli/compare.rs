@@ -9,7 +9,7 @@ use anyhow::Context;
 use rayon::prelude::*;
 use terraplan::compare::{self, Row};
 use terraplan::io::output::{OutFile, plan_files, safe_cell, write_atomically};
-use terraplan::io::{read_accounts, read_reps, read_scenario};
+use terraplan::io::{load_reps, read_accounts, read_scenario};
 use terraplan::model::{Accounts, Plan, Reps, Scenario};
 use terraplan::{Error, check, planner, report};
 
@@ -45,11 +45,7 @@ fn sweep(base: &Scenario, spec: &str) -> Result<Vec<Scenario>, Error> {
 fn load(s: &Scenario) -> Result<(Accounts, Option<Reps>), Error> {
     let accounts = read_accounts(&s.accounts_path, s.coordinates)?;
     let reps = match &s.reps_path {
-        Some(p) => {
-            let reps = read_reps(p)?;
-            terraplan::io::reps::check_owners(&accounts, &reps)?;
-            Some(reps)
-        }
+        Some(p) => Some(load_reps(p, &accounts, s)?),
         None => None,
     };
     Ok((accounts, reps))

@@ -21,6 +21,7 @@ pub fn run(a: GenerateArgs) -> anyhow::Result<u8> {
     let staffing = Staffing {
         tbh: a.tbh,
         leaving: a.leaving,
+        overlays: overlays(a.overlays.as_deref())?,
     };
     let (accounts, reps) = generate_with(&zips, a.accounts, a.reps, a.seed, staffing);
 
@@ -59,6 +60,7 @@ pub fn run(a: GenerateArgs) -> anyhow::Result<u8> {
         "home_lat",
         "home_lon",
         "max_accounts",
+        "role",
     ])?;
     for r in &reps {
         w.write_record([
@@ -71,6 +73,7 @@ pub fn run(a: GenerateArgs) -> anyhow::Result<u8> {
             &format!("{}", r.home_lat),
             &format!("{}", r.home_lon),
             "",
+            &r.role,
         ])?;
     }
     let reps_csv = w.into_inner()?;
@@ -110,7 +113,10 @@ weight = "potential"
         extra = match (a.tbh, a.leaving) {
             (0, 0) => String::new(),
             (t, l) => format!(" --tbh {t} --leaving {l}"),
-        }
+        } + &a
+            .overlays
+            .as_ref()
+            .map_or(String::new(), |o| format!(" --overlays {o}"))
     );
     write_atomically(
         &a.out,
@@ -136,4 +142,25 @@ weight = "potential"
         a.out.display()
     );
     Ok(0)
+}
+
+/// `SE:20,SDR:10` → roles and counts.
+fn overlays(spec: Option<&str>) -> Result<Vec<(String, usize)>, Error> {
+    let Some(spec) = spec else {
+        return Ok(Vec::new());
+    };
+    spec.split(',')
+        .map(|part| {
+            let (role, n) = part.split_once(':').unwrap_or((part, ""));
+            let role = role.trim();
+            match n.trim().parse::<usize>() {
+                Ok(n) if !role.is_empty() && role.chars().all(|c| c.is_ascii_alphanumeric()) => {
+                    Ok((role.to_string(), n))
+                }
+                _ => Err(Error::Usage(format!(
+                    "--overlays '{part}': write ROLE:COUNT pairs, e.g. SE:20,SDR:10"
+                ))),
+            }
+        })
+        .collect()
 }

@@ -99,6 +99,9 @@ pub struct GenerateArgs {
     /// Reps leaving (the last of the --reps): their accounts must move.
     #[arg(long, default_value_t = 0)]
     pub leaving: usize,
+    /// Overlay reps, e.g. SE:20,SDR:10 (they own no accounts; role column in reps.csv).
+    #[arg(long)]
+    pub overlays: Option<String>,
     #[arg(long)]
     pub out: PathBuf,
     /// ZIP geography (zip,lat,lon,population,state,…) [default: the bundled US table].

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use terraplan::io::{output, read_accounts, read_reps, read_scenario};
+use terraplan::io::{load_reps, output, read_accounts, read_scenario};
 use terraplan::{Error, check, planner};
 
 use super::PlanArgs;
@@ -18,11 +18,7 @@ pub fn run(a: PlanArgs) -> anyhow::Result<u8> {
     }
     let accounts = read_accounts(&scenario.accounts_path, scenario.coordinates)?;
     let reps = match &scenario.reps_path {
-        Some(p) => {
-            let reps = read_reps(p)?;
-            terraplan::io::reps::check_owners(&accounts, &reps)?;
-            Some(reps)
-        }
+        Some(p) => Some(load_reps(p, &accounts, &scenario)?),
         None => None,
     };
     phases.phase("planning territories, hierarchy, rules and quotas");

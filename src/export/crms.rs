@@ -89,12 +89,25 @@ pub fn generic(b: &mut Bundle, plan: &Plan, accounts: &Accounts, set: &RuleSet) 
         "generic/assignments.csv".into(),
         csv_bytes(&["account_key", "territory_key", "cause"], rows)?,
     );
+    let key: std::collections::HashMap<&str, &str> = plan
+        .territories
+        .iter()
+        .zip(&dev)
+        .map(|(t, d)| (t.id.as_str(), *d))
+        .collect();
+    let overlay_rows = plan.overlays.iter().flat_map(|m| {
+        m.territories.iter().filter_map(|t| {
+            key.get(t.as_str())
+                .map(|d| vec![m.rep_id.clone(), d.to_string(), m.role.clone()])
+        })
+    });
     let rows = plan
         .territories
         .iter()
         .zip(&dev)
         .filter(|(t, _)| t.status != "open")
-        .map(|(t, d)| vec![t.rep_id.clone(), d.to_string(), "Owner".to_string()]);
+        .map(|(t, d)| vec![t.rep_id.clone(), d.to_string(), "Owner".to_string()])
+        .chain(overlay_rows);
     b.add(
         "generic/members.csv".into(),
         csv_bytes(&["user_key", "territory_key", "role"], rows)?,

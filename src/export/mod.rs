@@ -46,8 +46,14 @@ pub fn bundle(plan: &Plan, accounts: &Accounts) -> Result<Bundle, String> {
         warnings,
         ..Bundle::default()
     };
+    if !plan.overlays.is_empty() {
+        b.warnings.push(
+            "Dynamics 365 allows one territory per user: overlay reps are in generic/members.csv and the Salesforce user CSV only"
+                .into(),
+        );
+    }
     let describe = |n: &RuleNode| description(plan, n);
-    salesforce::files(&mut b, set, &describe).map_err(|e| e.to_string())?;
+    salesforce::files(&mut b, set, &describe, &plan.overlays).map_err(|e| e.to_string())?;
     crms::generic(&mut b, plan, accounts, set).map_err(|e| e.to_string())?;
     crms::dynamics(&mut b, plan, accounts, set).map_err(|e| e.to_string())?;
     crms::hubspot(&mut b, plan, accounts, set).map_err(|e| e.to_string())?;

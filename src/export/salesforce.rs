@@ -11,6 +11,7 @@ use quick_xml::Writer;
 use quick_xml::events::{BytesDecl, BytesText, Event};
 
 use super::{Bundle, level_title};
+use crate::overlay::OverlayMember;
 use crate::rules::{RuleNode, RuleSet, crm_field, developer_name};
 
 const NS: &str = "http://soap.sforce.com/2006/04/metadata";
@@ -135,6 +136,7 @@ pub fn files(
     b: &mut Bundle,
     set: &RuleSet,
     descriptions: &dyn Fn(&RuleNode) -> String,
+    overlays: &[OverlayMember],
 ) -> io::Result<()> {
     let model = &set.model_developer_name;
     let meta = "salesforce/10-metadata";
@@ -220,6 +222,22 @@ pub fn files(
                 .map_err(io::Error::other)?;
         }
     }
+    // Overlay reps join each territory they cover, under their role's name (a value the
+    // org's RoleInTerritory2 picklist must hold).
+    let developer: std::collections::HashMap<&str, &str> = set
+        .nodes
+        .iter()
+        .map(|n| (n.id.as_str(), n.developer_name.as_str()))
+        .collect();
+    for m in overlays {
+        for t in &m.territories {
+            if let Some(d) = developer.get(t.as_str()) {
+                users
+                    .write_record([m.rep_id.as_str(), d, &m.role])
+                    .map_err(io::Error::other)?;
+            }
+        }
+    }
     b.add(
         "salesforce/20-data/UserTerritory2Association.keys.csv".into(),
         users
@@ -281,7 +299,9 @@ fn readme(set: &RuleSet) -> String {
             The model is created in Planning state. The deploy adds and updates; it deletes nothing.\n\
          2. Resolve Ids with the queries in `20-data/resolve.soql` (export each to CSV).\n\
          3. Users: join `20-data/UserTerritory2Association.keys.csv` to the territory and user Ids and insert\n   \
-            `UserId,Territory2Id,RoleInTerritory2` into UserTerritory2Association (Data Loader, insert).\n\
+            `UserId,Territory2Id,RoleInTerritory2` into UserTerritory2Association (Data Loader, insert).\n   \
+            Owners carry the role `Owner`; overlay reps (SE, SDR, …) one row per territory they cover, with their\n   \
+            role: add those values to the RoleInTerritory2 picklist first (Setup → Picklist Value Sets).\n\
          4. Manual accounts: join `20-data/ObjectTerritory2Association.keys.csv` to account and territory Ids and\n   \
             insert `ObjectId,Territory2Id,AssociationCause` (cause `Territory2Manual`). These are the named-account\n   \
             exceptions (pinned accounts, parts of split postal codes); the rules exclude them by account number\n   \

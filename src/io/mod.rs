@@ -2,10 +2,11 @@
 
 pub mod accounts;
 pub mod csv_util;
+pub mod members;
 pub mod output;
 pub mod reps;
 pub mod scenario;
 
 pub use accounts::read_accounts;
-pub use reps::read_reps;
+pub use reps::{load_reps, read_reps};
 pub use scenario::read_scenario;

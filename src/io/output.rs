@@ -63,6 +63,10 @@ pub fn plan_files(plan: &Plan, accounts: &Accounts) -> Result<Vec<OutFile>, Erro
             bytes: quotas_csv(plan)?,
         });
     }
+    files.push(OutFile {
+        name: "members.csv".into(),
+        bytes: super::members::members_csv(plan, &plan.owner_role)?,
+    });
     Ok(files)
 }
 
@@ -151,6 +155,7 @@ fn hierarchy_json(plan: &Plan) -> serde_json::Value {
                 "territories": n.territories,
                 "accounts": n.accounts,
                 "metrics": per_metric(&n.values, &n.targets, &n.tolerances),
+                "coverage": n.coverage,
             })
         })
         .collect();
@@ -168,6 +173,13 @@ fn hierarchy_json(plan: &Plan) -> serde_json::Value {
                 "status": t.status,
                 "accounts": t.accounts,
                 "metrics": per_metric(&t.values, &t.targets, &tol),
+                "coverage": t.coverage,
+                "overlays": plan
+                    .overlays
+                    .iter()
+                    .filter(|m| m.territories.contains(&t.id))
+                    .map(|m| serde_json::json!({"role": m.role, "rep_id": m.rep_id}))
+                    .collect::<Vec<_>>(),
             })
         })
         .collect();
@@ -247,6 +259,11 @@ fn territories_csv(plan: &Plan) -> Result<Vec<u8>, Error> {
         header.push(format!("{}_target", m.name));
         header.push(format!("{}_deviation", m.name));
     }
+    let coverage = plan.summary.coverage.is_some();
+    if coverage {
+        header
+            .extend(["pipeline", "quota", "pipeline_coverage", "coverage_band"].map(String::from));
+    }
     w.write_record(&header).map_err(csv_err)?;
     for t in &plan.territories {
         let mut row = vec![
@@ -270,6 +287,17 @@ fn territories_csv(plan: &Plan) -> Result<Vec<u8>, Error> {
             row.push(format!("{:.6}", t.values[j]));
             row.push(format!("{:.6}", t.targets[j]));
             row.push(format!("{dev:.6}"));
+        }
+        if coverage {
+            match &t.coverage {
+                Some(c) => row.extend([
+                    format!("{:.2}", c.pipeline),
+                    format!("{:.2}", c.quota),
+                    c.ratio.map_or(String::new(), |r| format!("{r:.4}")),
+                    c.band.clone(),
+                ]),
+                None => row.extend(std::iter::repeat_n(String::new(), 4)),
+            }
         }
         w.write_record(&row).map_err(csv_err)?;
     }

@@ -6,7 +6,7 @@ use std::path::Path;
 use crate::error::{Error, InputError, Location};
 use crate::io::csv_util::{Problems, read_table};
 use crate::model::account::parse_number;
-use crate::model::{Accounts, Rep, RepStatus, Reps};
+use crate::model::{Accounts, Rep, RepStatus, Reps, Scenario};
 
 pub fn read_reps(path: &Path) -> Result<Reps, Error> {
     let table = read_table(path, "reps")?;
@@ -88,6 +88,7 @@ pub fn read_reps(path: &Path) -> Result<Reps, Error> {
             status,
             home,
             max_accounts: num("max_accounts", &mut problems).map(|v| v as u64),
+            role: text("role"),
         });
         if problems.full() {
             break;
@@ -98,7 +99,22 @@ pub fn read_reps(path: &Path) -> Result<Reps, Error> {
         source: path.to_path_buf(),
         headers: table.headers.clone(),
         reps,
+        overlay: Vec::new(),
     })
+}
+
+/// reps.csv as a plan uses it: reps of the owning role (blank role included) own
+/// territories, the others are overlays; every `owner_id` must name an owning rep.
+pub fn load_reps(path: &Path, accounts: &Accounts, scenario: &Scenario) -> Result<Reps, Error> {
+    let mut reps = read_reps(path)?;
+    let owner = scenario.owner_role.as_str();
+    let (own, overlay): (Vec<Rep>, Vec<Rep>) = std::mem::take(&mut reps.reps)
+        .into_iter()
+        .partition(|r| r.role.is_empty() || r.role.eq_ignore_ascii_case(owner));
+    reps.reps = own;
+    reps.overlay = overlay;
+    check_owners(accounts, &reps)?;
+    Ok(reps)
 }
 
 /// Every `owner_id` must name a rep in reps.csv (a departed owner is listed as `leaving`).
@@ -111,16 +127,27 @@ pub fn check_owners(accounts: &Accounts, reps: &Reps) -> Result<(), Error> {
         return Ok(());
     };
     let known: std::collections::HashSet<&str> = reps.reps.iter().map(|r| r.id.as_str()).collect();
+    let overlay: HashMap<&str, &str> = reps
+        .overlay
+        .iter()
+        .map(|r| (r.id.as_str(), r.role.as_str()))
+        .collect();
     let mut problems = Problems::default();
     for (i, owner) in accounts.owner_id.iter().enumerate() {
         if !owner.is_empty() && !known.contains(owner.as_str()) {
-            problems.push(
-                InputError::new(
-                    Location::at(&accounts.source, accounts.line[i], col + 1).field("owner_id"),
+            let at = Location::at(&accounts.source, accounts.line[i], col + 1).field("owner_id");
+            problems.push(match overlay.get(owner.as_str()) {
+                Some(role) => InputError::new(
+                    at,
+                    format!("owner '{owner}' is a {role} in {}, not an account owner", reps.source.display()),
+                )
+                .hint("accounts are owned by reps of the owning role (scenario team.owner_role); overlay reps cover territories"),
+                None => InputError::new(
+                    at,
                     format!("owner '{owner}' is not in {}", reps.source.display()),
                 )
                 .hint("add the rep to reps.csv (status = leaving if they have left)"),
-            );
+            });
             if problems.full() {
                 break;
             }

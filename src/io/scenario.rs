@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use toml::Spanned;
 
+mod team;
+
 use crate::error::{InputError, Location};
 use crate::expr::Expr;
 use crate::geometry::Coordinates;
@@ -33,6 +35,11 @@ struct ScenarioFile {
     #[serde(default)]
     level: Vec<LevelSpec>,
     realign: Option<RealignSpec>,
+    #[serde(default)]
+    team: team::TeamSection,
+    #[serde(default)]
+    overlay: Vec<team::OverlaySpec>,
+    coverage: Option<team::CoverageSection>,
 }
 
 #[derive(Deserialize)]
@@ -119,6 +126,7 @@ struct QuotaSection {
     period_start: Option<String>,
     period_months: Option<Spanned<i64>>,
     tbh_hire_month: Option<Spanned<i64>>,
+    pipeline_weight: Option<Spanned<f64>>,
 }
 
 /// 1-based line and column of a byte offset.
@@ -335,6 +343,8 @@ pub fn parse_scenario(path: &Path, text: &str) -> Result<Scenario, InputError> {
                 tbh_hire_month: src
                     .count(&q.tbh_hire_month, "quota.tbh_hire_month", 0)?
                     .unwrap_or(3),
+                pipeline_weight: share(&src, &q.pipeline_weight, "quota.pipeline_weight")?
+                    .unwrap_or(0.0),
             })
         }
     };
@@ -385,6 +395,9 @@ pub fn parse_scenario(path: &Path, text: &str) -> Result<Scenario, InputError> {
     }
     let realign = realign(&src, file.realign.as_ref())?;
     let max_accounts = src.count(&file.plan.max_accounts, "plan.max_accounts", 1)?;
+    let owner_role = team::owner_role(&src, &file.team)?;
+    let overlays = team::overlays(&src, &file.overlay, &levels, &owner_role)?;
+    let coverage = team::coverage(&src, file.coverage.as_ref())?;
 
     if file.name.trim().is_empty() {
         return Err(InputError::new(
@@ -413,6 +426,9 @@ pub fn parse_scenario(path: &Path, text: &str) -> Result<Scenario, InputError> {
         levels,
         realign,
         max_accounts,
+        owner_role,
+        overlays,
+        coverage,
         overrides: Vec::new(),
     })
 }
@@ -425,7 +441,7 @@ fn share(src: &Src, v: &Option<Spanned<f64>>, field: &str) -> Result<Option<f64>
             src.loc(s, field),
             format!("{field} is a share between 0 and 1, not {}", s.get_ref()),
         )
-        .hint("0.2 means at most 20% may change owner")),
+        .hint("0.2 means 20%")),
     }
 }
 

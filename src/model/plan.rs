@@ -17,6 +17,8 @@ pub struct Territory {
     /// Per balance metric: the territory's value and its target.
     pub values: Vec<f64>,
     pub targets: Vec<f64>,
+    /// Open pipeline against the rep's quota, when accounts carry pipeline and quotas are set.
+    pub coverage: Option<crate::coverage::Coverage>,
 }
 
 /// A node of the hierarchy above the territories (segment, region, district, …).
@@ -33,6 +35,7 @@ pub struct HierarchyNode {
     pub values: Vec<f64>,
     pub targets: Vec<f64>,
     pub tolerances: Vec<f64>,
+    pub coverage: Option<crate::coverage::Coverage>,
 }
 
 /// What the realignment changes, counted per account against its current owner.
@@ -155,6 +158,10 @@ pub struct Summary {
     pub quota: Option<crate::quota::QuotaSummary>,
     /// Rule sizes and the replay: accounts and postal codes routed as planned.
     pub rules: Option<RulesSummary>,
+    /// Pipeline / quota overall, by band, segment and industry.
+    pub coverage: Option<crate::coverage::CoverageSummary>,
+    /// Per overlay role: reps needed, assigned, open, nodes uncovered, load per rep.
+    pub overlays: Vec<crate::overlay::OverlayRoleSummary>,
     pub warnings: Vec<String>,
     /// Seconds per phase. Left out of determinism comparisons.
     pub timings: Vec<(String, f64)>,
@@ -171,6 +178,10 @@ pub struct Plan {
     pub quotas: Vec<crate::quota::QuotaRow>,
     /// The CRM rules that reproduce the plan (replayed before the plan is returned).
     pub rules: Option<crate::rules::RuleSet>,
+    /// The role that owns territories (members.csv, CRM user rows).
+    pub owner_role: String,
+    /// Overlay reps and the territories each covers.
+    pub overlays: Vec<crate::overlay::OverlayMember>,
     /// Index into `territories` for every input account, in input order.
     pub account_territory: Vec<u32>,
     pub summary: Summary,

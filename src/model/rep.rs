@@ -37,13 +37,18 @@ pub struct Rep {
     pub status: RepStatus,
     pub home: Option<[f64; 2]>,
     pub max_accounts: Option<u64>,
+    /// reps.csv `role`, as written (blank for the owning role).
+    pub role: String,
 }
 
 #[derive(Debug, Clone, Default)]
 pub struct Reps {
     pub source: PathBuf,
     pub headers: Vec<String>,
+    /// Reps of the owning role: one territory each.
     pub reps: Vec<Rep>,
+    /// Reps of overlay roles (SE, SDR, …): they cover territories owned by others.
+    pub overlay: Vec<Rep>,
 }
 
 impl Reps {

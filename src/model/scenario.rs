@@ -163,6 +163,57 @@ pub struct QuotaSettings {
     pub period_months: usize,
     /// Plan month (0 = first) in which a to-be-hired rep starts.
     pub tbh_hire_month: usize,
+    /// Share of each territory's quota set by its open pipeline instead of its potential
+    /// (0 = potential only, the default; reported whenever it is not 0).
+    pub pipeline_weight: f64,
+}
+
+/// An overlay role (SE, SDR, CSM, …): its reps cover groups of territories under one node
+/// of a level instead of owning territories.
+#[derive(Debug, Clone, Serialize)]
+pub struct OverlayDef {
+    pub role: String,
+    /// Level whose nodes bound each overlay rep's territories: a level name or "segment".
+    pub within: String,
+    /// One overlay rep per this many territories of a node (rounded up)…
+    pub territories_per_rep: Option<f64>,
+    /// …or this many per node.
+    pub reps_per_node: Option<usize>,
+    /// What an overlay rep's load is measured in: accounts or any metric or column.
+    pub load: String,
+    /// Most load one overlay rep may carry; more reps are planned on a node to stay below it.
+    pub max_load: Option<f64>,
+    #[serde(skip)]
+    pub location: Location,
+}
+
+/// Pipeline coverage = open pipeline / quota, judged red below `red_below`, green at or
+/// above `green_from`, yellow between.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct CoverageSettings {
+    pub red_below: f64,
+    pub green_from: f64,
+}
+
+impl Default for CoverageSettings {
+    fn default() -> Self {
+        CoverageSettings {
+            red_below: 2.0,
+            green_from: 3.0,
+        }
+    }
+}
+
+impl CoverageSettings {
+    pub fn band(&self, ratio: f64) -> &'static str {
+        if ratio < self.red_below {
+            "red"
+        } else if ratio < self.green_from {
+            "yellow"
+        } else {
+            "green"
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -189,6 +240,10 @@ pub struct Scenario {
     pub realign: RealignSettings,
     /// Most accounts any territory may hold (a rep's `max_accounts` may lower it).
     pub max_accounts: Option<usize>,
+    /// The role that owns territories (reps.csv `role`; blank counts as this role).
+    pub owner_role: String,
+    pub overlays: Vec<OverlayDef>,
+    pub coverage: CoverageSettings,
     /// Keys changed after reading (see `apply_override`), in order.
     pub overrides: Vec<(String, f64)>,
 }

@@ -158,6 +158,7 @@ pub fn assemble(
                 values,
                 targets: st.leaf_target.iter().map(|t| t * h).collect(),
                 tolerances: am.tolerances.iter().map(|t| t * factor).collect(),
+                coverage: None,
             };
             let mut full_path = path.clone();
             if node.level == 0 && defs.len() > 1 {
@@ -189,6 +190,7 @@ pub fn assemble(
                         accounts: stats[l].accounts,
                         values: stats[l].values.clone(),
                         targets: st.leaf_target.clone(),
+                        coverage: None,
                     });
                 }
             } else {

@@ -8,6 +8,7 @@ use ndarray::Array2;
 mod assemble;
 mod constraints;
 mod setup;
+mod team;
 
 use constraints::{caps, check_pins_fit, disruption, infeasibility, within_budget};
 pub use constraints::{forced_move, territory_cap};
@@ -49,6 +50,7 @@ pub fn territory_count(scenario: &Scenario, reps: Option<&Reps>) -> Result<usize
 
 pub fn plan(scenario: &Scenario, accounts: &Accounts, reps: Option<&Reps>) -> Result<Plan, Error> {
     let started = Instant::now();
+    team::validate(scenario, accounts)?;
     let am = metrics::evaluate(accounts, scenario)?;
     let potential = metrics::evaluate_one("potential", accounts, scenario)?;
     let m = am.names.len();
@@ -266,6 +268,8 @@ pub fn plan(scenario: &Scenario, accounts: &Accounts, reps: Option<&Reps>) -> Re
         max_accounts: scenario.max_accounts,
         quota: None,
         rules: None,
+        coverage: None,
+        overlays: Vec::new(),
         warnings,
         timings,
     };
@@ -290,11 +294,15 @@ pub fn plan(scenario: &Scenario, accounts: &Accounts, reps: Option<&Reps>) -> Re
         territories,
         quotas,
         rules: None,
+        owner_role: scenario.owner_role.clone(),
+        overlays: Vec::new(),
         nodes: built.nodes,
         account_territory,
         summary,
     };
     infeasibility(&plan, scenario, reps)?;
+    team::coverage(scenario, accounts, &potential, &mut plan)?;
+    team::overlays(scenario, accounts, reps, &defs, &mut plan)?;
     let t = Instant::now();
     let (rules, rules_summary) = compile_rules(scenario, accounts, &plan, &defs, &seg_of)?;
     plan.rules = Some(rules);
@@ -384,6 +392,7 @@ fn quotas_of(
             territory_id: &terr.id,
             segment: &terr.segment,
             potential: pot[t],
+            pipeline: pipe[t],
             rep: reps
                 .filter(|_| terr.status != "open")
                 .and_then(|r| r.find(&terr.rep_id)),
