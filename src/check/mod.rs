@@ -7,6 +7,7 @@
 mod constraints;
 mod hierarchy;
 mod quota;
+mod team;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -306,6 +307,24 @@ pub fn check_dir(dir: &Path) -> Result<CheckReport, Error> {
         &leaf_target,
         &territory_segment,
         &defs,
+        &mut report.failures,
+    )?;
+
+    let status_col = col(&th, "status", &tpath)?;
+    let column = |c: usize| trows.iter().map(|r| r[c].clone()).collect::<Vec<_>>();
+    team::check(
+        &team::TeamView {
+            dir,
+            scenario: &scenario,
+            accounts: &accounts,
+            reps: reps.as_ref(),
+            territory_of: &territory_of,
+            ids: &plan.territory_ids,
+            owners: &plan.territory_reps,
+            status: &column(status_col),
+            parents: &column(parent_col),
+            segments: &column(tseg),
+        },
         &mut report.failures,
     )?;
 

@@ -139,7 +139,7 @@ pub fn check_owners(accounts: &Accounts, reps: &Reps) -> Result<(), Error> {
             problems.push(match overlay.get(owner.as_str()) {
                 Some(role) => InputError::new(
                     at,
-                    format!("owner '{owner}' is a {role} in {}, not an account owner", reps.source.display()),
+                    format!("owner '{owner}' has role {role} in {}, not an account owner", reps.source.display()),
                 )
                 .hint("accounts are owned by reps of the owning role (scenario team.owner_role); overlay reps cover territories"),
                 None => InputError::new(

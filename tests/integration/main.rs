@@ -8,4 +8,5 @@ mod export;
 mod plan;
 mod properties;
 mod report;
+mod team;
 mod util;
