@@ -3,6 +3,7 @@
 //! territories as GeoJSON. Formats only; every number comes from the plan.
 
 pub mod svg;
+mod team;
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -36,7 +37,8 @@ main{max-width:1280px;margin:0 auto;padding:12px 24px}section{margin:18px 0}h2{f
 .kpis{display:flex;flex-wrap:wrap;gap:10px}.kpi{border:1px solid #e3e3e3;border-radius:6px;padding:6px 12px;min-width:140px}.kpi b{display:block;font-size:18px}\
 table{border-collapse:collapse;font-size:12px;width:100%}th,td{border-bottom:1px solid #eee;padding:3px 6px;text-align:right}th:first-child,td:first-child{text-align:left}\
 td.l,th.l{text-align:left}svg{width:100%;height:auto}svg.map{border:1px solid #e3e3e3;border-radius:6px}.note{color:#666;font-size:12px}\
-details{margin-left:14px}summary{cursor:pointer}.sw{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:4px;vertical-align:middle}";
+details{margin-left:14px}summary{cursor:pointer}.sw{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:4px;vertical-align:middle}\
+.cov{padding:0 5px;border-radius:3px;background:#eee}.cov.red{background:#f8d0d0;color:#8a1c1c}.cov.yellow{background:#fbeab0;color:#6b5200}.cov.green{background:#cdebd6;color:#1d5e33}";
 
 fn kpi(out: &mut String, label: &str, value: &str) {
     let _ = write!(
@@ -132,6 +134,9 @@ pub fn plan_report(plan: &Plan, accounts: &Accounts, coordinates: Coordinates) -
     if let Some(q) = &s.quota {
         kpi(&mut h, "street quota", &money(q.street_quota));
     }
+    if let Some(c) = s.coverage.as_ref().and_then(|c| c.overall.ratio) {
+        kpi(&mut h, "pipeline coverage", &format!("{c:.2}×"));
+    }
     h.push_str("</div></section>");
 
     let mut segments: Vec<&str> = Vec::new();
@@ -166,6 +171,9 @@ pub fn plan_report(plan: &Plan, accounts: &Accounts, coordinates: Coordinates) -
     for m in &s.metrics {
         let _ = write!(h, "<th>{} dev.</th>", esc(&m.name));
     }
+    if s.coverage.is_some() {
+        h.push_str("<th>pipeline coverage</th>");
+    }
     h.push_str("</tr></thead><tbody>");
     for (i, t) in plan.territories.iter().enumerate() {
         let _ = write!(
@@ -186,9 +194,14 @@ pub fn plan_report(plan: &Plan, accounts: &Accounts, coordinates: Coordinates) -
             };
             let _ = write!(h, "<td>{}</td>", pct(d));
         }
+        if let Some(c) = &t.coverage {
+            let _ = write!(h, "<td>{}</td>", team::badge(c));
+        }
         h.push_str("</tr>");
     }
     h.push_str("</tbody></table></section>");
+    team::coverage(&mut h, plan);
+    team::overlays(&mut h, plan);
 
     if !plan.quotas.is_empty() {
         h.push_str("<section><h2>Quotas</h2>");
@@ -276,12 +289,16 @@ fn hierarchy(h: &mut String, plan: &Plan) {
                 .collect();
             let _ = write!(
                 h,
-                "<details open><summary><b>{}</b> {} · {} territories · {} accounts · {}</summary>",
+                "<details open><summary><b>{}</b> {} · {} territories · {} accounts · {}{}</summary>",
                 esc(&n.level),
                 esc(&n.name),
                 n.territories,
                 n.accounts,
-                esc(&devs.join(", "))
+                esc(&devs.join(", ")),
+                n.coverage.as_ref().map_or(String::new(), |c| format!(
+                    " · pipeline coverage {}",
+                    team::badge(c)
+                ))
             );
             walk(h, plan, children, Some(n.id.as_str()));
             let ts: Vec<String> = plan
