@@ -103,12 +103,44 @@ pub fn run(a: PlanArgs) -> anyhow::Result<u8> {
                 d.pinned_accounts
             );
         }
+        if let Some(c) = &s.coverage
+            && let Some(r) = c.overall.ratio
+        {
+            println!(
+                "  pipeline coverage {r:.2}× of quota: {} territories red (< {}×), {} yellow, {} green (≥ {}×)",
+                c.territories_red, c.red_below, c.territories_yellow, c.territories_green, c.green_from
+            );
+        }
+        for o in &s.overlays {
+            println!(
+                "  {}: {} reps cover {} {} nodes ({} needed by ratio and cap, {} open), load {} .. {} {}",
+                o.role,
+                o.assigned,
+                o.nodes,
+                o.within,
+                o.needed,
+                o.open_positions,
+                short(o.load_min),
+                short(o.load_max),
+                o.load
+            );
+        }
         println!(
-            "  checker: every account exactly once, every band, nesting, cap, pin and budget holds"
+            "  checker: every account exactly once, every band, nesting, cap, pin, budget, overlay and coverage holds"
         );
         for w in &s.warnings {
             println!("  warning: {w}");
         }
     }
     Ok(0)
+}
+
+/// 2104600000 → "2.10B", 361 → "361".
+fn short(x: f64) -> String {
+    match x.abs() {
+        a if a >= 1e9 => format!("{:.2}B", x / 1e9),
+        a if a >= 1e6 => format!("{:.2}M", x / 1e6),
+        a if a >= 1e4 => format!("{:.1}k", x / 1e3),
+        _ => format!("{x:.0}"),
+    }
 }
