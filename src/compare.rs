@@ -18,6 +18,9 @@ pub const COLUMNS: &[&str] = &[
     "rule_items",
     "street_quota",
     "quota_spread",
+    "pipeline_coverage",
+    "red_territories",
+    "overlay_open_positions",
     "seconds",
 ];
 
@@ -36,6 +39,11 @@ pub struct Row {
     pub street_quota: Option<f64>,
     /// max / min of fully ramped quota per potential.
     pub quota_spread: Option<f64>,
+    /// Open pipeline / quota overall, and territories below the red threshold.
+    pub coverage: Option<f64>,
+    pub red_territories: Option<usize>,
+    /// Overlay reps the ratios and caps call for but reps.csv cannot staff.
+    pub overlay_open_positions: usize,
     pub seconds: f64,
 }
 
@@ -73,6 +81,9 @@ impl Row {
                 (q.quota_per_potential_min > 0.0 && q.quota_per_potential_min.is_finite())
                     .then(|| q.quota_per_potential_max / q.quota_per_potential_min)
             }),
+            coverage: s.coverage.as_ref().and_then(|c| c.overall.ratio),
+            red_territories: s.coverage.as_ref().map(|c| c.territories_red),
+            overlay_open_positions: s.overlays.iter().map(|o| o.open_positions).sum(),
             seconds: s
                 .timings
                 .iter()
@@ -95,6 +106,10 @@ impl Row {
             self.rule_items.to_string(),
             opt(self.street_quota, &|q| format!("{q:.0}")),
             opt(self.quota_spread, &|q| format!("{q:.3}")),
+            opt(self.coverage, &|c| format!("{c:.2}")),
+            self.red_territories
+                .map_or(String::new(), |r| r.to_string()),
+            self.overlay_open_positions.to_string(),
             format!("{:.1}", self.seconds),
         ]
     }

@@ -108,7 +108,11 @@ pub fn run(a: PlanArgs) -> anyhow::Result<u8> {
         {
             println!(
                 "  pipeline coverage {r:.2}× of quota: {} territories red (< {}×), {} yellow, {} green (≥ {}×)",
-                c.territories_red, c.red_below, c.territories_yellow, c.territories_green, c.green_from
+                c.territories_red,
+                c.red_below,
+                c.territories_yellow,
+                c.territories_green,
+                c.green_from
             );
         }
         for o in &s.overlays {
