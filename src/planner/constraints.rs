@@ -95,12 +95,35 @@ pub(super) fn check_pins_fit(
     }
 }
 
-/// A plan outside a band, cap or budget is not a plan: exit 1 naming the worst breaches.
+/// Why a plan is not a plan: its breaches, worst first, and per metric the band that
+/// would accept it (0 where the metric holds).
+#[derive(Debug)]
+pub(super) struct Infeasibility {
+    pub lines: Vec<String>,
+    pub count: usize,
+    pub accepting: Vec<f64>,
+    /// Caps or budgets are broken too (widening bands alone may not help).
+    pub other: bool,
+    /// Territories per segment, in plan order.
+    pub territories: Vec<(String, usize)>,
+}
+
+impl Infeasibility {
+    pub fn message(&self, extra: &str) -> String {
+        format!(
+            "{} bands, caps or budgets could not be met; the worst:\n  {}{extra}\n  hint: widen the tolerance of the metric named most, raise the cap or budget, or plan fewer territories",
+            self.count,
+            self.lines.join("\n  ")
+        )
+    }
+}
+
+/// A plan outside a band, cap or budget is not a plan: the worst breaches, for exit 1.
 pub(super) fn infeasibility(
     plan: &Plan,
     scenario: &Scenario,
     reps: Option<&Reps>,
-) -> Result<(), Error> {
+) -> Result<(), Infeasibility> {
     let mut worst: Vec<(f64, String)> = Vec::new();
     let names: Vec<&str> = plan
         .summary
@@ -108,7 +131,14 @@ pub(super) fn infeasibility(
         .iter()
         .map(|m| m.name.as_str())
         .collect();
-    let mut band = |id: &str, what: &str, value: f64, target: f64, tol: f64, name: &str| {
+    let mut accepting = vec![0.0f64; names.len()];
+    let mut band = |id: &str,
+                    what: &str,
+                    value: f64,
+                    target: f64,
+                    tol: f64,
+                    j: usize,
+                    factor: f64| {
         let dev = if target > 0.0 {
             value / target - 1.0
         } else {
@@ -116,10 +146,12 @@ pub(super) fn infeasibility(
         };
         let excess = dev.abs() - tol;
         if excess > BAND_SLACK {
+            accepting[j] = accepting[j].max(dev.abs() / factor);
             worst.push((
                 excess,
                 format!(
-                    "{what} {id} {name}: {:+.2}% of target (band ±{:.2}%; a band of ±{:.2}% would accept this plan)",
+                    "{what} {id} {}: {:+.2}% of target (band ±{:.2}%; a band of ±{:.2}% would accept this plan)",
+                    names[j],
                     dev * 100.0,
                     tol * 100.0,
                     dev.abs() * 100.0
@@ -135,22 +167,30 @@ pub(super) fn infeasibility(
                 t.values[j],
                 t.targets[j],
                 ms.tolerance,
-                names[j],
+                j,
+                1.0,
             );
         }
     }
     for n in plan.nodes.iter().filter(|n| n.parent.is_some()) {
-        for j in 0..names.len() {
+        for (j, ms) in plan.summary.metrics.iter().enumerate() {
+            let factor = if ms.tolerance > 0.0 {
+                n.tolerances[j] / ms.tolerance
+            } else {
+                1.0
+            };
             band(
                 &n.id,
                 &n.level,
                 n.values[j],
                 n.targets[j],
                 n.tolerances[j],
-                names[j],
+                j,
+                factor,
             );
         }
     }
+    let bands = worst.len();
     for t in &plan.territories {
         if let Some(cap) = territory_cap(scenario, reps, &t.rep_id)
             && t.accounts > cap
@@ -193,13 +233,23 @@ pub(super) fn infeasibility(
     if worst.is_empty() {
         return Ok(());
     }
+    let other = worst.len() > bands;
     worst.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-    let n = worst.len();
-    let lines: Vec<String> = worst.into_iter().take(10).map(|w| w.1).collect();
-    Err(Error::Infeasible(format!(
-        "{n} bands, caps or budgets could not be met; the worst:\n  {}\n  hint: widen the tolerance of the metric named most, raise the cap or budget, or plan fewer territories",
-        lines.join("\n  ")
-    )))
+    let count = worst.len();
+    let mut territories: Vec<(String, usize)> = Vec::new();
+    for t in &plan.territories {
+        match territories.iter_mut().find(|(s, _)| *s == t.segment) {
+            Some(x) => x.1 += 1,
+            None => territories.push((t.segment.clone(), 1)),
+        }
+    }
+    Err(Infeasibility {
+        lines: worst.into_iter().take(10).map(|w| w.1).collect(),
+        count,
+        accepting,
+        other,
+        territories,
+    })
 }
 
 /// A territory's account cap: the plan's, lowered by its rep's own.

@@ -9,8 +9,9 @@ mod assemble;
 mod constraints;
 mod setup;
 mod team;
+mod tolerance;
 
-use constraints::{caps, check_pins_fit, disruption, infeasibility, within_budget};
+use constraints::{Infeasibility, caps, check_pins_fit, disruption, infeasibility, within_budget};
 pub use constraints::{forced_move, territory_cap};
 
 use crate::error::{Error, InputError};
@@ -48,7 +49,23 @@ pub fn territory_count(scenario: &Scenario, reps: Option<&Reps>) -> Result<usize
     }
 }
 
+/// Plans the scenario. When bands cannot all be met, the error says which bind and the
+/// smallest tolerance that would be feasible (see `tolerance`).
 pub fn plan(scenario: &Scenario, accounts: &Accounts, reps: Option<&Reps>) -> Result<Plan, Error> {
+    match plan_once(scenario, accounts, reps)? {
+        Ok(plan) => Ok(plan),
+        Err(why) => Err(Error::Infeasible(tolerance::explain(
+            scenario, accounts, reps, &why,
+        ))),
+    }
+}
+
+/// One planning run: the plan, or why it breaks a band, cap or budget.
+fn plan_once(
+    scenario: &Scenario,
+    accounts: &Accounts,
+    reps: Option<&Reps>,
+) -> Result<Result<Plan, Infeasibility>, Error> {
     let started = Instant::now();
     team::validate(scenario, accounts)?;
     let am = metrics::evaluate(accounts, scenario)?;
@@ -300,7 +317,9 @@ pub fn plan(scenario: &Scenario, accounts: &Accounts, reps: Option<&Reps>) -> Re
         account_territory,
         summary,
     };
-    infeasibility(&plan, scenario, reps)?;
+    if let Err(why) = infeasibility(&plan, scenario, reps) {
+        return Ok(Err(why));
+    }
     team::coverage(scenario, accounts, &potential, &mut plan)?;
     team::overlays(scenario, accounts, reps, &defs, &mut plan)?;
     let t = Instant::now();
@@ -316,7 +335,7 @@ pub fn plan(scenario: &Scenario, accounts: &Accounts, reps: Option<&Reps>) -> Re
             .timings
             .push((name, secs + t.elapsed().as_secs_f64()));
     }
-    Ok(plan)
+    Ok(Ok(plan))
 }
 
 /// Compiles the plan's CRM rules and replays them on every account and postal code: the

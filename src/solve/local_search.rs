@@ -51,7 +51,10 @@ fn repair(st: &mut State, contiguity: bool) {
             return;
         }
         let mut active = violated_groups(st);
-        if pass(st, Mode::Repair, contiguity, &mut active) == 0 && swap_pass(st, contiguity) == 0 {
+        if pass(st, Mode::Repair, contiguity, &mut active) == 0
+            && swap_pass(st, contiguity) == 0
+            && super::chain::chain_pass(st, contiguity) == 0
+        {
             return;
         }
     }

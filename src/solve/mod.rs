@@ -12,6 +12,7 @@
 
 mod bound;
 mod candidates;
+mod chain;
 mod greedy;
 mod local_search;
 mod lp;

@@ -159,6 +159,11 @@ impl<'a> State<'a> {
         bands + self.budget_excess(&self.moved)
     }
 
+    /// Excess over the disruption budgets now.
+    pub fn budget_violation(&self) -> f64 {
+        self.budget_excess(&self.moved)
+    }
+
     fn budget_excess(&self, moved: &[f64]) -> f64 {
         moved
             .iter()

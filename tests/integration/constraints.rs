@@ -309,3 +309,64 @@ fn check_detects_a_locked_account_moved_away_from_its_owner() {
         .code(1)
         .stderr(predicates::str::contains("left their owner"));
 }
+
+/// `n` planar accounts on a line, one unit each, with a `score` column; balanced on the
+/// given metrics at the given tolerances.
+fn planar(dir: &Path, scores: &[f64], k: usize, balance: &[(&str, f64)]) -> PathBuf {
+    let mut csv = String::from("account_id,x,y,score\n");
+    for (i, s) in scores.iter().enumerate() {
+        csv.push_str(&format!("A{i},{},{},{s}\n", i % 10, i / 10));
+    }
+    std::fs::write(dir.join("accounts.csv"), csv).unwrap();
+    let mut text = format!(
+        "name = \"tight\"\nseed = 1\n[input]\naccounts = \"accounts.csv\"\ncoordinates = \"xy\"\nunit = \"account\"\n[plan]\nterritories = {k}\n"
+    );
+    for (m, t) in balance {
+        text.push_str(&format!("[[balance]]\nmetric = \"{m}\"\ntolerance = {t}\n"));
+    }
+    write(dir, "tight.toml", &text)
+}
+
+fn infeasible_message(scenario: &Path, out: &Path) -> String {
+    let a = bin()
+        .args(["plan", "--quiet", "--out"])
+        .arg(out)
+        .arg(scenario)
+        .assert()
+        .code(1);
+    assert!(!out.exists());
+    String::from_utf8_lossy(&a.get_output().stderr).into_owned()
+}
+
+#[test]
+fn whole_accounts_prove_the_smallest_feasible_tolerance() {
+    let tmp = tempfile::tempdir().unwrap();
+    // 97 accounts into 6 territories: 16 or 17 each, so ±5.15% at best (17 / 16.17).
+    let s = planar(tmp.path(), &[1.0; 97], 6, &[("accounts", 0.03)]);
+    let msg = infeasible_message(&s, &tmp.path().join("out"));
+    assert!(msg.contains("smallest feasible tolerance"), "{msg}");
+    assert!(
+        msg.contains("accounts: ±5.15%, exactly")
+            && msg.contains("97 accounts cannot split evenly into 6 territories: 16 or 17 each"),
+        "{msg}"
+    );
+    // At that tolerance the plan exists.
+    let s = planar(tmp.path(), &[1.0; 97], 6, &[("accounts", 0.0516)]);
+    plan(tmp.path(), "ok", &s, &[]);
+}
+
+#[test]
+fn a_heavy_account_bounds_the_band_from_below() {
+    let tmp = tempfile::tempdir().unwrap();
+    // 99 accounts scoring 10 and one scoring 300, into 5 territories: the target is 258,
+    // so the territory holding the heavy one is at least 16.28% over.
+    let mut scores = vec![10.0; 100];
+    scores[7] = 300.0;
+    let s = planar(tmp.path(), &scores, 5, &[("score", 0.10)]);
+    let msg = infeasible_message(&s, &tmp.path().join("out"));
+    assert!(msg.contains("score: ±16.28%"), "{msg}");
+    assert!(
+        msg.contains("account 'A7' alone holds 116.3% of a territory's target"),
+        "{msg}"
+    );
+}

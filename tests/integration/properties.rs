@@ -83,6 +83,9 @@ proptest! {
                 let msg = e.to_string();
                 prop_assert!(msg.contains("accounts") || msg.contains("score"), "{msg}");
                 prop_assert!(msg.contains("band"), "{msg}");
+                // No caps or budgets here: the bands alone bind, so the message brackets
+                // the smallest feasible tolerance.
+                prop_assert!(msg.contains("smallest feasible tolerance"), "{msg}");
             }
             Err(other) => prop_assert!(false, "unexpected error: {other}"),
         }

@@ -1,0 +1,160 @@
+//! Ejection chains: when no single move or swap lowers the band violation, a unit moves
+//! along a path of neighbouring territories instead — the deficit territory takes a unit
+//! from its neighbour, which takes one from its own neighbour, and so on to a territory
+//! with room to give. Whole accounts often need this: 97 accounts in 6 territories of 16
+//! or 17 leave one territory at 15 that no single boundary move can fix.
+
+use super::state::{BAND_EPS as EPS, State};
+
+/// Longest chain, in territories beyond the violated one.
+const DEPTH: usize = 8;
+/// Chain ends tried per violated territory.
+const ENDS: usize = 48;
+/// Above this many violated territories the chains are not worth their cost.
+const MAX_VIOLATED: usize = 64;
+
+/// Territories adjacent through their units, each list ascending.
+fn group_graph(st: &State) -> Vec<Vec<usize>> {
+    let mut adj: Vec<Vec<usize>> = vec![Vec::new(); st.norm.k];
+    for (u, &g) in st.assign.iter().enumerate() {
+        for &v in st.norm.p.adjacency.of(u) {
+            let h = st.assign[v as usize];
+            if h != g {
+                adj[g as usize].push(h as usize);
+            }
+        }
+    }
+    for a in &mut adj {
+        a.sort_unstable();
+        a.dedup();
+    }
+    adj
+}
+
+/// Below its bands more than above them: the territory needs units.
+fn needs_units(st: &State, g: usize) -> bool {
+    let b = &st.norm.bands;
+    let (mut under, mut over) = (0.0, 0.0);
+    for j in 0..st.norm.m {
+        let x = st.loads[(g, j)];
+        under += (b.lo[(g, j)] - x).max(0.0);
+        over += (x - b.hi[(g, j)]).max(0.0);
+    }
+    under >= over
+}
+
+fn violation_of(st: &State, groups: &[usize]) -> f64 {
+    groups.iter().map(|&g| st.group_violation(g)).sum::<f64>() + st.budget_violation()
+}
+
+/// The unit of `from` on its border with `to` whose move hurts the bands least.
+fn pick(st: &mut State, from: usize, to: usize, contiguity: bool) -> Option<usize> {
+    if st.members[from].len() <= 1 {
+        return None;
+    }
+    let mut border: Vec<usize> = st.members[from]
+        .iter()
+        .map(|&u| u as usize)
+        .filter(|&u| {
+            st.norm
+                .p
+                .adjacency
+                .of(u)
+                .iter()
+                .any(|&v| st.assign[v as usize] as usize == to)
+        })
+        .collect();
+    border.sort_unstable();
+    let mut ranked: Vec<(f64, f64, usize)> = border
+        .into_iter()
+        .map(|u| {
+            let dv = st.move_delta_violation(u, to);
+            let dc = st.cost(u, to) - st.cost(u, from);
+            (dv, dc, u)
+        })
+        .collect();
+    ranked.sort_by(|a, b| {
+        a.0.total_cmp(&b.0)
+            .then(a.1.total_cmp(&b.1))
+            .then(a.2.cmp(&b.2))
+    });
+    ranked
+        .into_iter()
+        .map(|(_, _, u)| u)
+        .find(|&u| !contiguity || st.removal_keeps_connected(u))
+}
+
+/// One round of chains, one per violated territory at most. Returns chains applied.
+pub fn chain_pass(st: &mut State, contiguity: bool) -> usize {
+    let k = st.norm.k;
+    let violated: Vec<usize> = (0..k).filter(|&g| st.group_violation(g) > EPS).collect();
+    if violated.is_empty() || violated.len() > MAX_VIOLATED {
+        return 0;
+    }
+    let mut applied = 0;
+    for d in violated {
+        if st.group_violation(d) <= EPS {
+            continue;
+        }
+        let adj = group_graph(st);
+        let inflow = needs_units(st, d);
+        // Breadth-first over territories: shorter chains first.
+        let mut parent = vec![usize::MAX; k];
+        parent[d] = d;
+        let mut order = vec![d];
+        let mut depth = vec![0usize; k];
+        let mut i = 0;
+        while i < order.len() {
+            let g = order[i];
+            i += 1;
+            if depth[g] >= DEPTH {
+                continue;
+            }
+            for &h in &adj[g] {
+                if parent[h] == usize::MAX {
+                    parent[h] = g;
+                    depth[h] = depth[g] + 1;
+                    order.push(h);
+                }
+            }
+        }
+        for &end in order.iter().skip(1).take(ENDS) {
+            // The path from the chain's end back to d.
+            let mut path = vec![end];
+            while *path.last().unwrap_or(&d) != d {
+                path.push(parent[*path.last().unwrap_or(&d)]);
+            }
+            // Units flow towards d when it is short, away from it when it is over; the
+            // hop next to d goes first.
+            let hops: Vec<(usize, usize)> = (0..path.len() - 1)
+                .rev()
+                .map(|i| {
+                    if inflow {
+                        (path[i], path[i + 1])
+                    } else {
+                        (path[i + 1], path[i])
+                    }
+                })
+                .collect();
+            let before = violation_of(st, &path);
+            let mut done: Vec<(usize, usize)> = Vec::new();
+            for &(from, to) in &hops {
+                match pick(st, from, to, contiguity) {
+                    Some(u) => {
+                        st.move_unit(u, to);
+                        done.push((u, from));
+                    }
+                    None => break,
+                }
+            }
+            if done.len() == hops.len() && violation_of(st, &path) < before - EPS {
+                applied += 1;
+                break;
+            }
+            for &(u, from) in done.iter().rev() {
+                st.move_unit(u, from);
+            }
+        }
+    }
+    applied
+}
