@@ -91,12 +91,13 @@ pub fn chain_pass(st: &mut State, contiguity: bool) -> usize {
     if violated.is_empty() || violated.len() > MAX_VIOLATED {
         return 0;
     }
+    // Computed once per round: a stale edge only means `pick` finds no border unit.
+    let adj = group_graph(st);
     let mut applied = 0;
     for d in violated {
         if st.group_violation(d) <= EPS {
             continue;
         }
-        let adj = group_graph(st);
         let inflow = needs_units(st, d);
         // Breadth-first over territories: shorter chains first.
         let mut parent = vec![usize::MAX; k];
