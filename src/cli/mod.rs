@@ -83,6 +83,10 @@ pub struct PlanArgs {
     /// Print nothing but errors.
     #[arg(long)]
     pub quiet: bool,
+    /// Also solve the balanced assignment exactly (MIP, HiGHS) at the final centres, with
+    /// this time limit in seconds (default 60); needs a build with `--features highs`.
+    #[arg(long, value_name = "SECONDS", num_args = 0..=1, default_missing_value = "60")]
+    pub exact: Option<f64>,
 }
 
 #[derive(clap::Args)]

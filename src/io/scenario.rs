@@ -260,6 +260,7 @@ pub fn parse_scenario(path: &Path, text: &str) -> Result<Scenario, InputError> {
             .unwrap_or(defaults.restarts),
         contiguity: file.plan.contiguity.unwrap_or(defaults.contiguity),
         lp: file.plan.lp.unwrap_or(defaults.lp),
+        exact: None,
     };
     let territories = src.count(&file.plan.territories, "plan.territories", 1)?;
     let territories_location = match &file.plan.territories {

@@ -98,6 +98,9 @@ pub struct ObjectiveSummary {
     pub lp_status: String,
     pub lp_variables: usize,
     pub fractional_units_rounded: usize,
+    /// `plan --exact`: the MIP's objective and proven bound at the final centres, summed
+    /// over partitions, and how far the heuristic is from that bound.
+    pub exact: Option<crate::solve::ExactInfo>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -39,6 +39,9 @@ pub struct SolverSettings {
     pub contiguity: bool,
     /// Seed the local search from the candidate-list LP: auto (when small), always, never.
     pub lp: LpSetting,
+    /// Also solve the exact MIP at the final centres, with this time limit in seconds
+    /// (`plan --exact`, feature `highs`).
+    pub exact: Option<f64>,
 }
 
 impl Default for SolverSettings {
@@ -49,6 +52,7 @@ impl Default for SolverSettings {
             restarts: 1,
             contiguity: true,
             lp: LpSetting::Auto,
+            exact: None,
         }
     }
 }

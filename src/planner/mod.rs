@@ -120,6 +120,7 @@ fn plan_once(
         },
         bound_iterations: 400,
         dual_cycles: 6,
+        exact: scenario.solver.exact,
     };
 
     let mut warnings: Vec<String> = am
@@ -276,6 +277,7 @@ fn plan_once(
                 .map_or("not run".into(), |s| s.lp_status.clone()),
             lp_variables: solutions.iter().map(|s| s.lp_variables).sum(),
             fractional_units_rounded: solutions.iter().map(|s| s.fractional_units).sum(),
+            exact: exact_summary(&solutions),
         },
         contiguous_territories: contiguous,
         compactness,
@@ -427,6 +429,34 @@ fn quotas_of(
         })
         .collect();
     quota::quotas(q, &seats)
+}
+
+/// The exact MIP's verdicts over every partition, summed.
+fn exact_summary(solutions: &[&solve::Solution]) -> Option<solve::ExactInfo> {
+    let all: Vec<&solve::ExactInfo> = solutions.iter().filter_map(|s| s.exact.as_ref()).collect();
+    let first = all.first()?;
+    let sum = |f: &dyn Fn(&solve::ExactInfo) -> f64| all.iter().map(|e| f(e)).sum::<f64>();
+    let (heuristic, bound) = (sum(&|e| e.heuristic_objective), sum(&|e| e.mip_bound));
+    let mut statuses: Vec<&str> = all.iter().map(|e| e.status.as_str()).collect();
+    statuses.dedup();
+    Some(solve::ExactInfo {
+        status: if statuses.len() == 1 {
+            first.status.clone()
+        } else {
+            statuses.join("+")
+        },
+        heuristic_objective: heuristic,
+        mip_objective: sum(&|e| e.mip_objective),
+        mip_bound: bound,
+        heuristic_gap: if bound > 0.0 {
+            (heuristic - bound) / bound
+        } else {
+            0.0
+        },
+        seconds: sum(&|e| e.seconds),
+        variables: all.iter().map(|e| e.variables).sum(),
+        adopted: all.iter().any(|e| e.adopted),
+    })
 }
 
 /// Plans every segment down its hierarchy; move costs are scaled by `cost_scale`.

@@ -13,6 +13,8 @@
 mod bound;
 mod candidates;
 mod chain;
+#[cfg(feature = "highs")]
+mod exact;
 mod greedy;
 mod local_search;
 mod lp;
@@ -94,6 +96,9 @@ pub struct Options {
     pub bound_iterations: usize,
     /// Location–allocation cycles on the dual's priced assignment after the first search.
     pub dual_cycles: usize,
+    /// Solve the exact MIP at the final centres with this time limit in seconds (feature
+    /// `highs`).
+    pub exact: Option<f64>,
 }
 
 /// Whether the candidate-list LP (good_lp) seeds the local search.
@@ -125,6 +130,8 @@ pub struct Solution {
     pub violation: f64,
     pub contiguous_groups: usize,
     pub timings: Vec<(String, f64)>,
+    /// The exact MIP's verdict (`Options::exact`, feature `highs`).
+    pub exact: Option<ExactInfo>,
 }
 
 impl Solution {
@@ -423,6 +430,7 @@ fn solve_once(norm: &Norm, opt: &Options, seed: u64) -> Result<Solution, Error> 
         }
     }
     let mut st = best;
+    let exact = exact_step(norm, opt, &mut st)?;
     // The reported bound: a longer dual at the final centres, warm from the last prices.
     let objective = st.objective();
     let dual = bound::lagrangian(
@@ -446,7 +454,70 @@ fn solve_once(norm: &Norm, opt: &Options, seed: u64) -> Result<Solution, Error> 
         lp_variables,
         contiguous_groups,
         timings,
+        exact,
     })
+}
+
+/// What the exact MIP (feature `highs`) found and proved at the final centres.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExactInfo {
+    /// HiGHS's model status: Optimal, ReachedTimeLimit, …
+    pub status: String,
+    /// The heuristic's objective at the same centres (the MIP's warm start).
+    pub heuristic_objective: f64,
+    pub mip_objective: f64,
+    /// HiGHS's proven lower bound.
+    pub mip_bound: f64,
+    /// (heuristic − bound) / bound: how far the heuristic can be from the optimum.
+    pub heuristic_gap: f64,
+    pub seconds: f64,
+    pub variables: usize,
+    /// The MIP's plan replaced the heuristic's (shorter, and contiguity not required).
+    pub adopted: bool,
+}
+
+/// Whether this build can solve the exact MIP (`--features highs`).
+pub const EXACT_AVAILABLE: bool = cfg!(feature = "highs");
+
+/// With `opt.exact`, the MIP at the final centres: its proven bound judges the heuristic,
+/// and without contiguity its plan replaces the heuristic's when shorter.
+#[cfg(feature = "highs")]
+fn exact_step<'a>(
+    norm: &'a Norm<'a>,
+    opt: &Options,
+    st: &mut state::State<'a>,
+) -> Result<Option<ExactInfo>, Error> {
+    let Some(limit) = opt.exact else {
+        return Ok(None);
+    };
+    let e = exact::solve(norm, &st.centres, &st.assign, limit).map_err(Error::Solver)?;
+    let mut info = e.info;
+    debug(&format!(
+        "exact: {} in {:.2}s, heuristic {:.6e}, mip {:.6e}, bound {:.6e}",
+        info.status, info.seconds, info.heuristic_objective, info.mip_objective, info.mip_bound
+    ));
+    if !opt.contiguity && info.mip_objective < info.heuristic_objective * (1.0 - 1e-9) {
+        let candidate = state::State::new(norm, e.assignment, st.centres.clone());
+        if candidate.meets_bands() {
+            *st = candidate;
+            info.adopted = true;
+        }
+    }
+    Ok(Some(info))
+}
+
+#[cfg(not(feature = "highs"))]
+fn exact_step(
+    _norm: &Norm,
+    opt: &Options,
+    _st: &mut state::State,
+) -> Result<Option<ExactInfo>, Error> {
+    match opt.exact {
+        None => Ok(None),
+        Some(_) => Err(Error::Solver(
+            "the exact MIP needs HiGHS: build with `cargo build --release --features highs`".into(),
+        )),
+    }
 }
 
 /// Local search from each start in turn; the first plan that meets every band ends the

@@ -4,6 +4,7 @@
 mod bad_input;
 mod compare;
 mod constraints;
+mod exact;
 mod export;
 mod plan;
 mod properties;
