@@ -182,6 +182,11 @@ pub fn generate(
     generate_with(zips, n_accounts, n_reps, seed, Staffing::default())
 }
 
+fn person_name(rng: &mut ChaCha8Rng) -> String {
+    let first = FIRST[rng.random_range(0..FIRST.len())];
+    format!("{first} {}", LAST[rng.random_range(0..LAST.len())])
+}
+
 /// Every seventh rep (from the fourth) sells to Corporate accounts when there are seven or more.
 fn rep_segment(r: usize, n_reps: usize) -> &'static str {
     if n_reps >= 7 && r % 7 == 3 {
@@ -234,11 +239,7 @@ pub fn generate_with(
         };
         reps.push(RepRow {
             id: format!("R{:04}", r + 1),
-            name: format!(
-                "{} {}",
-                FIRST[rng.random_range(0..FIRST.len())],
-                LAST[rng.random_range(0..LAST.len())]
-            ),
+            name: person_name(&mut rng),
             segment: rep_segment(r, n_reps),
             tenure_months: tenure,
             level,
@@ -355,11 +356,7 @@ pub fn generate_with(
             let tenure = rng.random_range(6..120u32);
             reps.push(RepRow {
                 id: format!("{role}{:03}", i + 1),
-                name: format!(
-                    "{} {}",
-                    FIRST[rng.random_range(0..FIRST.len())],
-                    LAST[rng.random_range(0..LAST.len())]
-                ),
+                name: person_name(&mut rng),
                 segment: rep_segment(i, *count),
                 tenure_months: tenure,
                 level: if tenure < 48 { "mid" } else { "senior" },

@@ -176,6 +176,15 @@ fn sample_is_covered_by_se_and_sdr_within_ratio_and_caps() {
     );
 }
 
+fn write_csv(path: &Path, header: &[String], rows: &[Vec<String>]) {
+    let mut w = csv::Writer::from_path(path).unwrap();
+    w.write_record(header).unwrap();
+    for r in rows {
+        w.write_record(r).unwrap();
+    }
+    w.flush().unwrap();
+}
+
 /// A generated plan with overlays configured in the scenario.
 fn team_scenario(dir: &Path, overlays: &str, scenario_extra: &str) -> std::path::PathBuf {
     let scenario = generate_with(dir, 3000, 16, 5, &["--overlays", overlays]);
@@ -287,12 +296,8 @@ fn pipeline_weight_without_pipeline_and_overlay_owners_are_input_errors() {
     let acc = tmp.path().join("gen/accounts.csv");
     let (h, rows) = read_csv(&acc);
     let keep: Vec<usize> = (0..h.len()).filter(|&i| h[i] != "pipeline").collect();
-    let mut w = csv::Writer::from_path(&acc).unwrap();
-    w.write_record(keep.iter().map(|&i| &h[i])).unwrap();
-    for r in &rows {
-        w.write_record(keep.iter().map(|&i| &r[i])).unwrap();
-    }
-    w.flush().unwrap();
+    let pick = |r: &Vec<String>| keep.iter().map(|&i| r[i].clone()).collect::<Vec<_>>();
+    write_csv(&acc, &pick(&h), &rows.iter().map(pick).collect::<Vec<_>>());
     let out = tmp.path().join("x");
     let a = bin()
         .args(["plan", "--out"])
@@ -311,12 +316,7 @@ fn pipeline_weight_without_pipeline_and_overlay_owners_are_input_errors() {
     let (h, mut rows) = read_csv(&acc);
     let owner = col(&h, "owner_id");
     rows[4][owner] = "SE001".into();
-    let mut w = csv::Writer::from_path(&acc).unwrap();
-    w.write_record(&h).unwrap();
-    for r in &rows {
-        w.write_record(r).unwrap();
-    }
-    w.flush().unwrap();
+    write_csv(&acc, &h, &rows);
     let text = std::fs::read_to_string(&scenario)
         .unwrap()
         .replace("pipeline_weight = 0.3\n", "");
