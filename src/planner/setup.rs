@@ -9,7 +9,7 @@ use crate::error::{Error, InputError, Location};
 use crate::geometry::weighted_centre;
 use crate::metrics::AccountMetrics;
 use crate::model::scenario::SegmentDef;
-use crate::model::{Accounts, RepStatus, Reps, Scenario};
+use crate::model::{Accounts, Rep, RepStatus, Reps, Scenario};
 use crate::solve::NO_HOME;
 use crate::units::{Units, build_units};
 
@@ -52,33 +52,40 @@ pub fn reps_by_segment(defs: &[SegmentDef], reps: Option<&Reps>) -> Result<Vec<V
     let mut out = vec![Vec::new(); defs.len()];
     let Some(reps) = reps else { return Ok(out) };
     for (i, r) in reps.reps.iter().enumerate() {
-        if r.status == RepStatus::Leaving {
-            continue;
-        }
-        let s = if defs.len() == 1 {
-            Some(0)
-        } else {
-            defs.iter()
-                .position(|d| d.name.eq_ignore_ascii_case(r.segment.trim()))
-        };
-        match s {
-            Some(s) => out[s].push(i),
-            None => {
-                let names: Vec<&str> = defs.iter().map(|d| d.name.as_str()).collect();
-                return Err(InputError::new(
-                    Location::at(&reps.source, r.line, reps.column("segment").unwrap_or(1))
-                        .field("segment"),
-                    format!(
-                        "rep '{}' sells into segment '{}', which the scenario does not define",
-                        r.id, r.segment
-                    ),
-                )
-                .hint(format!("segments: {}", names.join(", ")))
-                .into());
-            }
+        if r.status != RepStatus::Leaving {
+            out[segment_of_rep(defs, reps, r)?].push(i);
         }
     }
     Ok(out)
+}
+
+/// The segment a rep (owner or overlay) works in: the one named in reps.csv, or the only
+/// one. Naming a segment the scenario does not define is an input error at its cell.
+pub fn segment_of_rep(defs: &[SegmentDef], reps: &Reps, r: &Rep) -> Result<usize, Error> {
+    let s = if defs.len() == 1 {
+        Some(0)
+    } else {
+        defs.iter()
+            .position(|d| d.name.eq_ignore_ascii_case(r.segment.trim()))
+    };
+    s.ok_or_else(|| {
+        let names: Vec<&str> = defs.iter().map(|d| d.name.as_str()).collect();
+        let who = if r.role.is_empty() {
+            "rep"
+        } else {
+            r.role.as_str()
+        };
+        InputError::new(
+            Location::at(&reps.source, r.line, reps.column("segment").unwrap_or(1))
+                .field("segment"),
+            format!(
+                "{who} '{}' works in segment '{}', which the scenario does not define",
+                r.id, r.segment
+            ),
+        )
+        .hint(format!("segments: {}", names.join(", ")))
+        .into()
+    })
 }
 
 /// Territories of a segment: its staffed reps, or the count the scenario gives.

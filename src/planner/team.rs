@@ -120,26 +120,6 @@ pub(super) fn overlays(
         return Ok(());
     };
     let segments: Vec<String> = defs.iter().map(|d| d.name.clone()).collect();
-    let rep_segment = |r: &Rep| -> Result<usize, Error> {
-        let s = if defs.len() == 1 {
-            Some(0)
-        } else {
-            defs.iter()
-                .position(|d| d.name.eq_ignore_ascii_case(r.segment.trim()))
-        };
-        s.ok_or_else(|| {
-            InputError::new(
-                Location::at(&reps.source, r.line, reps.column("segment").unwrap_or(1))
-                    .field("segment"),
-                format!(
-                    "{} '{}' covers segment '{}', which the scenario does not define",
-                    r.role, r.id, r.segment
-                ),
-            )
-            .hint(format!("segments: {}", segments.join(", ")))
-            .into()
-        })
-    };
     for d in &scenario.overlays {
         let mine: Vec<&Rep> = reps
             .overlay
@@ -148,7 +128,7 @@ pub(super) fn overlays(
             .collect();
         let seg: Vec<usize> = mine
             .iter()
-            .map(|r| rep_segment(r))
+            .map(|r| super::setup::segment_of_rep(defs, reps, r))
             .collect::<Result<_, _>>()?;
         let per_account = metrics::evaluate_at(&d.load, accounts, scenario, &d.location)?;
         let mut load = vec![0.0; plan.territories.len()];
