@@ -315,12 +315,7 @@ pub fn check_dir(dir: &Path) -> Result<CheckReport, Error> {
     team::check(
         &team::TeamView {
             dir,
-            scenario: &scenario,
-            accounts: &accounts,
-            reps: reps.as_ref(),
-            territory_of: &territory_of,
-            ids: &plan.territory_ids,
-            owners: &plan.territory_reps,
+            plan: &plan,
             status: &column(status_col),
             parents: &column(parent_col),
             segments: &column(tseg),

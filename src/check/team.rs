@@ -8,16 +8,12 @@ use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use crate::error::Error;
-use crate::model::{Accounts, RepStatus, Reps, Scenario};
+use crate::model::RepStatus;
 
+/// The plan as the constraint checks see it, plus what the team checks also read.
 pub struct TeamView<'a> {
     pub dir: &'a Path,
-    pub scenario: &'a Scenario,
-    pub accounts: &'a Accounts,
-    pub reps: Option<&'a Reps>,
-    pub territory_of: &'a [usize],
-    pub ids: &'a [String],
-    pub owners: &'a [String],
+    pub plan: &'a super::constraints::PlanView<'a>,
     pub status: &'a [String],
     pub parents: &'a [String],
     pub segments: &'a [String],
@@ -60,18 +56,19 @@ fn members(
     let c = |n: &str| super::col(&h, n, &path);
     let (rep, role, node, terr) = (c("rep_id")?, c("role")?, c("node_id")?, c("territory_id")?);
     let index: HashMap<&str, usize> = v
-        .ids
+        .plan
+        .territory_ids
         .iter()
         .enumerate()
         .map(|(i, t)| (t.as_str(), i))
         .collect();
-    let owner_role = &v.scenario.owner_role;
+    let owner_role = &v.plan.scenario.owner_role;
 
     // Owners: one row per staffed territory, naming its rep.
-    let mut owned = vec![0usize; v.ids.len()];
+    let mut owned = vec![0usize; v.plan.territory_ids.len()];
     for r in rows.iter().filter(|r| r[role] == *owner_role) {
         match index.get(r[terr].as_str()) {
-            Some(&t) if v.owners[t] == r[rep] => owned[t] += 1,
+            Some(&t) if v.plan.territory_reps[t] == r[rep] => owned[t] += 1,
             _ => failures.push(format!(
                 "members.csv: {} {} is not the owner of territory {}",
                 owner_role, r[rep], r[terr]
@@ -83,14 +80,14 @@ fn members(
         if *n != want {
             failures.push(format!(
                 "members.csv lists {n} owner rows for {} ({}), not {want}",
-                v.ids[t], v.status[t]
+                v.plan.territory_ids[t], v.status[t]
             ));
         }
     }
 
     let nodes = nodes(v.dir)?;
     let reported = summary["overlays"].as_array().cloned().unwrap_or_default();
-    for def in &v.scenario.overlays {
+    for def in &v.plan.scenario.overlays {
         let Some(said) = reported.iter().find(|o| o["role"] == def.role.as_str()) else {
             failures.push(format!(
                 "summary.json does not report the {} overlay",
@@ -98,13 +95,17 @@ fn members(
             ));
             continue;
         };
-        let per_account =
-            crate::metrics::evaluate_at(&def.load, v.accounts, v.scenario, &def.location)?;
-        let mut load_of = vec![0.0; v.ids.len()];
-        for (i, &t) in v.territory_of.iter().enumerate() {
+        let per_account = crate::metrics::evaluate_at(
+            &def.load,
+            v.plan.accounts,
+            v.plan.scenario,
+            &def.location,
+        )?;
+        let mut load_of = vec![0.0; v.plan.territory_ids.len()];
+        for (i, &t) in v.plan.territory_of.iter().enumerate() {
             load_of[t] += per_account[i];
         }
-        let mut covered = vec![false; v.ids.len()];
+        let mut covered = vec![false; v.plan.territory_ids.len()];
         let mut rep_node: HashMap<&str, &str> = HashMap::new();
         let mut rep_load: HashMap<&str, f64> = HashMap::new();
         for r in rows.iter().filter(|r| r[role] == def.role) {
@@ -118,7 +119,7 @@ fn members(
             if std::mem::replace(&mut covered[t], true) {
                 failures.push(format!(
                     "members.csv: {} is covered by more than one {}",
-                    v.ids[t], def.role
+                    v.plan.territory_ids[t], def.role
                 ));
             }
             if let Some(prev) = rep_node.insert(&r[rep], &r[node])
@@ -133,17 +134,18 @@ fn members(
             if !under(&nodes, &v.parents[t], &r[node], &def.within) {
                 failures.push(format!(
                     "members.csv: {} is not under {} {} of {} {}",
-                    v.ids[t], def.within, r[node], def.role, r[rep]
+                    v.plan.territory_ids[t], def.within, r[node], def.role, r[rep]
                 ));
             }
             let known = v
+                .plan
                 .reps
                 .and_then(|reps| reps.overlay.iter().find(|x| x.id == r[rep]));
             match known {
                 Some(x)
                     if x.role.eq_ignore_ascii_case(&def.role)
                         && x.status != RepStatus::Leaving
-                        && (v.scenario.segments.len() <= 1
+                        && (v.plan.scenario.segments.len() <= 1
                             || x.segment.trim().eq_ignore_ascii_case(&v.segments[t])) => {}
                 _ => failures.push(format!(
                     "members.csv: {} is not an active {} of segment {} in reps.csv",
@@ -221,7 +223,7 @@ fn coverage(v: &TeamView, failures: &mut Vec<String>) -> Result<(), Error> {
     let tpath = v.dir.join("territories.csv");
     let (th, trows) = super::read_csv(&tpath)?;
     let Some(cov) = th.iter().position(|h| h == "pipeline_coverage") else {
-        if v.accounts.has_column("pipeline") && v.scenario.quota.is_some() {
+        if v.plan.accounts.has_column("pipeline") && v.plan.scenario.quota.is_some() {
             failures.push("territories.csv has no pipeline_coverage column".into());
         }
         return Ok(());
@@ -238,22 +240,25 @@ fn coverage(v: &TeamView, failures: &mut Vec<String>) -> Result<(), Error> {
         .iter()
         .map(|r| (r[qt].as_str(), r[qr].parse().unwrap_or(f64::NAN)))
         .collect();
-    let pipeline = v.accounts.numeric.get("pipeline").map(|c| &c.values);
-    let mut pipe = vec![0.0; v.ids.len()];
-    for (i, &t) in v.territory_of.iter().enumerate() {
+    let pipeline = v.plan.accounts.numeric.get("pipeline").map(|c| &c.values);
+    let mut pipe = vec![0.0; v.plan.territory_ids.len()];
+    for (i, &t) in v.plan.territory_of.iter().enumerate() {
         pipe[t] += pipeline.map_or(0.0, |p| p[i]);
     }
-    let bands = v.scenario.coverage;
+    let bands = v.plan.scenario.coverage;
     for (t, row) in trows.iter().enumerate() {
         let written: f64 = row[pipe_col].parse().unwrap_or(f64::NAN);
         // Written to the cent.
         if (written - pipe[t]).abs() > 0.006 {
             failures.push(format!(
                 "{} pipeline: territories.csv says {written}, the accounts sum to {}",
-                v.ids[t], pipe[t]
+                v.plan.territory_ids[t], pipe[t]
             ));
         }
-        let q = quota.get(v.ids[t].as_str()).copied().unwrap_or(0.0);
+        let q = quota
+            .get(v.plan.territory_ids[t].as_str())
+            .copied()
+            .unwrap_or(0.0);
         let (ratio, band) = if q > 0.0 {
             let r = pipe[t] / q;
             (format!("{r:.4}"), bands.band(r))
@@ -267,7 +272,7 @@ fn coverage(v: &TeamView, failures: &mut Vec<String>) -> Result<(), Error> {
         if !close || row[band_col] != band {
             failures.push(format!(
                 "{} coverage: territories.csv says {} ({}), recomputed {ratio} ({band})",
-                v.ids[t], row[cov], row[band_col]
+                v.plan.territory_ids[t], row[cov], row[band_col]
             ));
         }
     }
