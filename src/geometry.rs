@@ -71,6 +71,18 @@ impl Coordinates {
             Coordinates::Xy => chord,
         }
     }
+
+    /// A lower bound of [`Coordinates::site_distance`] without the arcsine: the chord
+    /// itself (R·c ≤ 2R·asin(c/2)), within 0.1 % up to 1,000 km.
+    #[inline]
+    pub fn site_distance_floor(self, a: &Site, b: &Site) -> f64 {
+        let d = [a.v[0] - b.v[0], a.v[1] - b.v[1], a.v[2] - b.v[2]];
+        let chord = (d[0] * d[0] + d[1] * d[1] + d[2] * d[2]).sqrt();
+        match self {
+            Coordinates::Latlon => EARTH_RADIUS_KM * chord,
+            Coordinates::Xy => chord,
+        }
+    }
 }
 
 #[inline]

@@ -4,15 +4,25 @@
 //! is a valid lower bound on every plan with these centres (every group is a candidate, so
 //! nothing is assumed about candidate lists); its maximum equals the LP optimum. Prices
 //! follow Polyak subgradient steps towards the incumbent's objective.
+//!
+//! No unit × group matrix is built. Each unit keeps its NEAR nearest groups with their
+//! costs; a group's column of costs is computed the first time its price makes it one of
+//! the cheapest; the rest of a unit's row is scanned only when the floor of those groups
+//! (the list's last cost, the lowest prices) is below the best found. Costs outside the
+//! list are taken from below (chord distance, at least the list's last cost), so every
+//! step's value is a valid bound.
 
 use ndarray::Array2;
 use rayon::prelude::*;
 
 use super::Norm;
+use super::candidates::{CentreIndex, cost_of_key};
 
 /// The dual's result: the best bound, and the priced assignment that came closest to
 /// meeting every band (a near-LP-optimal start for local search).
 pub struct Dual {
+    /// The best bound; with `exact` off, the value where only the nearest and the
+    /// lowest-priced groups were priced (an estimate: prices are what such a dual is for).
     pub bound: f64,
     /// Each unit's nearest groups with their costs, nearest first (candidate lists).
     pub near: Vec<Vec<(u32, f64)>>,
@@ -32,9 +42,11 @@ impl Dual {
     }
 }
 
-/// Groups per unit scanned first in every dual iteration.
+/// Groups per unit the subgradient steps consider. `exact` steps also scan a unit's whole
+/// row where the floor of the unpriced groups is below its best, so that their values are
+/// valid bounds; the other steps only set prices.
 const NEAR: usize = 24;
-/// Lowest-priced groups per metric scanned for every unit.
+/// Lowest-priced groups per metric priced for every unit, at first.
 const CHEAP: usize = 8;
 
 pub fn lagrangian(
@@ -43,129 +55,118 @@ pub fn lagrangian(
     upper: f64,
     iters: usize,
     warm: Option<&Array2<f64>>,
+    exact: bool,
 ) -> Dual {
     let (k, m) = (norm.k, norm.m);
     let n = norm.p.coords.len();
-    let mut plus = Array2::<f64>::zeros((k, m));
-    let mut minus = Array2::<f64>::zeros((k, m));
-    // Dense unit × group cost matrix (every iteration may read a row of it), and each
-    // unit's NEAR cheapest groups with the cost of the next one: a group outside the list
-    // costs at least `tail + Σ_j a_uj · min_g price_gj`, so the list decides the unit's
-    // minimum exactly unless that floor is lower; then the whole row is scanned.
-    let sites = norm.sites_of(centres);
-    let mut cost = Array2::<f64>::zeros((n, k));
-    cost.axis_iter_mut(ndarray::Axis(0))
-        .into_par_iter()
-        .enumerate()
-        .for_each(|(u, mut row)| {
-            for (g, c) in sites.iter().enumerate() {
-                row[g] = norm.cost_in(u, g, c);
-            }
-        });
+    let index = CentreIndex::new(norm, centres);
     let near = NEAR.min(k);
-    // Sorted by distance (then group), so units of zero weight still list their nearest.
+    // Each unit's NEAR cheapest groups, nearest first, and the cost floor of every other
+    // group (the next one's cost; zero for a unit that weighs nothing). Flat arrays: the
+    // steps below read them for every unit in every iteration.
     let lists: Vec<(Vec<(u32, f64)>, f64)> = (0..n)
         .into_par_iter()
         .map(|u| {
-            let w = norm.p.weight[u];
-            let dist = |g: usize| {
-                if w > 0.0 {
-                    cost[(u, g)] / w
-                } else {
-                    norm.p.coordinates.site_distance(&norm.sites[u], &sites[g])
-                }
+            let mut best = index.best(norm, u, near + 1);
+            let tail = match best.get(near) {
+                Some(&(key, _)) if norm.p.weight[u] > 0.0 => norm.p.weight[u] * key,
+                Some(_) => 0.0,
+                None => f64::INFINITY,
             };
-            let mut all: Vec<(f64, u32)> = (0..k).map(|g| (dist(g), g as u32)).collect();
-            let cmp = |a: &(f64, u32), b: &(f64, u32)| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1));
-            if near < all.len() {
-                all.select_nth_unstable_by(near, cmp);
-            }
-            let tail = if near < all.len() {
-                w * all[near].0
-            } else {
-                f64::INFINITY
-            };
-            all.truncate(near);
-            all.sort_by(cmp);
-            (
-                all.into_iter()
-                    .map(|(_, g)| (g, cost[(u, g as usize)]))
-                    .collect(),
-                tail,
-            )
+            best.truncate(near);
+            let list = best
+                .into_iter()
+                .map(|(key, g)| (g, cost_of_key(norm, u, g, key)))
+                .collect();
+            (list, tail)
         })
         .collect();
+    let mut near_g = vec![0u32; n * near];
+    let mut near_c = vec![f64::INFINITY; n * near];
+    for (u, (list, _)) in lists.iter().enumerate() {
+        for (i, &(g, c)) in list.iter().enumerate() {
+            near_g[u * near + i] = g;
+            near_c[u * near + i] = c;
+        }
+    }
+    let tails: Vec<f64> = lists.iter().map(|l| l.1).collect();
+    let rows = Lanes::of(&norm.vn);
+    let mut plus = Array2::<f64>::zeros((k, m));
+    let mut minus = Array2::<f64>::zeros((k, m));
     if let Some(p) = warm {
         plus.zip_mut_with(p, |a, b| *a = b.max(0.0));
         minus.zip_mut_with(p, |a, b| *a = (-b).max(0.0));
     }
+    let vs = norm.vn.as_slice().expect("metrics are in standard layout");
+    let sites = index.sites();
+    let mut columns: Vec<Option<Vec<f32>>> = vec![None; k];
+    // Groups priced for every unit per metric: doubled while many units still need a
+    // full row (many groups priced very low), which bounds the cost of a step.
+    let mut take = CHEAP;
     let mut best = f64::NEG_INFINITY;
-    let mut best_prices = Array2::<f64>::zeros((k, m));
+    let mut best_prices = &plus - &minus;
     let mut best_assign: (f64, Vec<u32>) = (f64::INFINITY, Vec::new());
     let mut theta = 1.0;
     let mut since_improved = 0;
+    let mut iters_run = 0;
     for _ in 0..iters {
+        iters_run += 1;
         let price = &plus - &minus;
-        // The groups with the lowest price in some metric are scanned for every unit; the
-        // floor for all others uses the next-lowest price per metric.
-        let mut cheap: Vec<usize> = Vec::new();
-        let mut pmin = vec![0.0; m];
-        for j in 0..m {
-            let mut col: Vec<(f64, usize)> = (0..k).map(|g| (price[(g, j)], g)).collect();
-            col.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-            let take = CHEAP.min(k);
-            cheap.extend(col[..take].iter().map(|x| x.1));
-            pmin[j] = col.get(take).map_or(f64::INFINITY, |x| x.0);
+        let lanes = Lanes::of(&price);
+        let (cheap, pmin) = cheapest(&price, take);
+        let pmin = Lanes::of(&Array2::from_shape_vec((1, m), pmin).expect("one row of m"));
+        for &g in &cheap {
+            if columns[g].is_none() {
+                columns[g] = Some(column(norm, &index, g));
+            }
         }
-        cheap.sort_unstable();
-        cheap.dedup();
-        // Each unit's cheapest priced group, in parallel, summed in unit order.
-        // Flat row-major slices: these loops are the whole cost of an iteration.
-        let ps = price.as_slice().expect("prices are in standard layout");
-        let vs = norm.vn.as_slice().expect("metrics are in standard layout");
-        let cs = cost.as_slice().expect("costs are in standard layout");
-        let priced = |g: usize, u: usize, c: f64| {
-            let (p, row) = (&ps[g * m..(g + 1) * m], &vs[u * m..(u + 1) * m]);
-            let mut v = c;
-            for j in 0..m {
-                v += p[j] * row[j];
-            }
-            v
-        };
-        // Lexicographic (value, group) minimum, the same whatever the scan order.
-        let better = |v: f64, g: u32, best: (u32, f64)| v < best.1 || (v == best.1 && g < best.0);
-        let mut picks: Vec<(u32, f64)> = vec![(0, f64::INFINITY); n];
-        picks.par_iter_mut().enumerate().for_each(|(u, best)| {
-            let (list, tail) = &lists[u];
-            for &(g, c) in list {
-                let v = priced(g as usize, u, c);
-                if better(v, g, *best) {
-                    *best = (g, v);
-                }
-            }
-            let crow = &cs[u * k..(u + 1) * k];
-            for &g in &cheap {
-                let v = priced(g, u, crow[g]);
-                if better(v, g as u32, *best) {
-                    *best = (g as u32, v);
-                }
-            }
-            let row = &vs[u * m..(u + 1) * m];
-            let floor = tail + (0..m).map(|j| row[j] * pmin[j]).sum::<f64>();
-            if floor < best.1 {
-                for (g, &c) in crow.iter().enumerate() {
-                    let v = priced(g, u, c);
-                    if better(v, g as u32, *best) {
-                        *best = (g as u32, v);
+        let cheap: Vec<(usize, &[f32])> = cheap
+            .iter()
+            .filter_map(|&g| columns[g].as_deref().map(|c| (g, c)))
+            .collect();
+        // Each unit's cheapest priced group among its nearest and the cheapest-priced
+        // ones, in parallel, summed in unit order.
+        let picks: Vec<(u32, f64, bool)> = (0..n)
+            .into_par_iter()
+            .map(|u| {
+                let row = rows.row(u);
+                let tail = tails[u];
+                let mut best = (0u32, f64::INFINITY);
+                let span = u * near..(u + 1) * near;
+                for (&g, &c) in near_g[span.clone()].iter().zip(&near_c[span]) {
+                    let v = c + dot(lanes.row(g as usize), row);
+                    if better(v, g, best) {
+                        best = (g, v);
                     }
                 }
-            }
-        });
+                // A listed group costs at most `tail`, so the floor never undercuts it.
+                for &(g, col) in &cheap {
+                    let v = f64::from(col[u]).max(tail) + dot(lanes.row(g), row);
+                    if better(v, g as u32, best) {
+                        best = (g as u32, v);
+                    }
+                }
+                let scan = exact && tail + dot(pmin.row(0), row) < best.1;
+                if scan {
+                    for (g, site) in sites.iter().enumerate() {
+                        let c = far_cost(norm, u, g, site).max(tail);
+                        let v = c + dot(lanes.row(g), row);
+                        if better(v, g as u32, best) {
+                            best = (g as u32, v);
+                        }
+                    }
+                }
+                (best.0, best.1, scan)
+            })
+            .collect();
+        if picks.iter().filter(|p| p.2).count() > n / 64 {
+            take = (take * 2).min(k);
+        }
         let mut value: f64 = picks.iter().map(|p| p.1).sum();
         let mut loads = Array2::<f64>::zeros((k, m));
-        for (u, &(g, _)) in picks.iter().enumerate() {
+        for (u, &(g, _, _)) in picks.iter().enumerate() {
             for j in 0..m {
-                loads[(g as usize, j)] += norm.vn[(u, j)];
+                loads[(g as usize, j)] += vs[u * m + j];
             }
         }
         let mut violation = 0.0;
@@ -218,11 +219,91 @@ pub fn lagrangian(
         plus.zip_mut_with(&sp, |p, s| *p = (*p + step * s).max(0.0));
         minus.zip_mut_with(&sm, |p, s| *p = (*p + step * s).max(0.0));
     }
+    super::debug(&format!(
+        "lagrangian: {iters_run} iterations, bound {best:.6e}, {} columns",
+        columns.iter().flatten().count()
+    ));
     Dual {
-        near: lists.into_iter().map(|(l, _)| l).collect(),
         bound: best,
+        near: lists.into_iter().map(|(l, _)| l).collect(),
         prices: best_prices,
         assignment: best_assign.1,
         violation: best_assign.0,
     }
+}
+
+/// Rows of a matrix padded to blocks of four lanes, so that a row's dot product is a
+/// few fixed-width multiply-adds (the inner loop of every step).
+struct Lanes {
+    blocks: usize,
+    data: Vec<[f64; 4]>,
+}
+
+impl Lanes {
+    fn of(a: &Array2<f64>) -> Lanes {
+        let (rows, m) = a.dim();
+        let blocks = m.div_ceil(4).max(1);
+        let mut data = vec![[0.0; 4]; rows * blocks];
+        for ((r, j), &v) in a.indexed_iter() {
+            data[r * blocks + j / 4][j % 4] = v;
+        }
+        Lanes { blocks, data }
+    }
+
+    #[inline]
+    fn row(&self, r: usize) -> &[[f64; 4]] {
+        &self.data[r * self.blocks..(r + 1) * self.blocks]
+    }
+}
+
+#[inline]
+fn dot(a: &[[f64; 4]], b: &[[f64; 4]]) -> f64 {
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| x[0] * y[0] + x[1] * y[1] + x[2] * y[2] + x[3] * y[3])
+        .sum()
+}
+
+/// Lexicographic (value, group) minimum, the same whatever the scan order.
+#[inline]
+fn better(v: f64, g: u32, best: (u32, f64)) -> bool {
+    v < best.1 || (v == best.1 && g < best.0)
+}
+
+/// Every unit's cost in group `g`, from below (chord distance): the column of a group
+/// priced among the lowest.
+/// Stored in single precision, rounded down so that it stays a bound.
+fn column(norm: &Norm, index: &CentreIndex, g: usize) -> Vec<f32> {
+    let site = index.sites()[g];
+    (0..norm.p.coords.len())
+        .into_par_iter()
+        .map(|u| (far_cost(norm, u, g, &site) * (1.0 - 1e-6)) as f32)
+        .collect()
+}
+
+#[inline]
+fn far_cost(norm: &Norm, u: usize, g: usize, site: &crate::geometry::Site) -> f64 {
+    norm.p.weight[u] * norm.p.coordinates.site_distance_floor(&norm.sites[u], site)
+        + norm.penalty(u, g)
+}
+
+/// The `take` lowest-priced groups of every metric, and per metric the price below which
+/// only those groups lie.
+fn cheapest(price: &Array2<f64>, take: usize) -> (Vec<usize>, Vec<f64>) {
+    let (k, m) = price.dim();
+    let mut cheap: Vec<usize> = Vec::new();
+    let mut pmin = vec![0.0; m];
+    for j in 0..m {
+        let mut col: Vec<(f64, usize)> = (0..k).map(|g| (price[(g, j)], g)).collect();
+        let take = take.min(k);
+        let cmp = |a: &(f64, usize), b: &(f64, usize)| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1));
+        if take < k {
+            col.select_nth_unstable_by(take, cmp);
+        }
+        cheap.extend(col[..take].iter().map(|x| x.1));
+        pmin[j] = col.get(take).map_or(f64::INFINITY, |x| x.0);
+    }
+    cheap.sort_unstable();
+    cheap.dedup();
+    (cheap, pmin)
 }

@@ -1,51 +1,109 @@
-//! For each unit, its L nearest centres with the weighted assignment cost.
+//! For each unit, its L nearest centres with the weighted assignment cost, found through an
+//! R-tree of the centres: O(n · L · log k) instead of scanning every centre, which is what
+//! makes thousands of territories affordable.
 
 use rayon::prelude::*;
+use rstar::RTree;
+use rstar::primitives::GeomWithData;
 
 use super::Norm;
+use crate::geometry::Site;
 
 /// `cand[u]` = up to L (group, cost) pairs, nearest first (ties by group index).
 pub type Candidates = Vec<Vec<(u32, f64)>>;
 
+/// The centres as points of the 3-D space their sites live in (unit vectors for lat/lon,
+/// `z = 0` for planar data); straight-line (chord) order there is distance order.
+pub struct CentreIndex {
+    tree: RTree<GeomWithData<[f64; 3], u32>>,
+    sites: Vec<Site>,
+}
+
+impl CentreIndex {
+    pub fn new(norm: &Norm, centres: &[[f64; 2]]) -> CentreIndex {
+        let sites = norm.sites_of(centres);
+        let points = sites
+            .iter()
+            .enumerate()
+            .map(|(g, s)| GeomWithData::new(s.v, g as u32))
+            .collect();
+        CentreIndex {
+            tree: RTree::bulk_load(points),
+            sites,
+        }
+    }
+
+    pub fn sites(&self) -> &[Site] {
+        &self.sites
+    }
+
+    /// Unit `u`'s `l` best groups by (distance + disruption / weight, group), with their
+    /// keys. Leaving home costs every other group the same, so the `l + 1` nearest by
+    /// distance plus the home group hold the answer; centres tied with the last one taken
+    /// are included so that ties fall to the lower group index as in a full scan.
+    pub fn best(&self, norm: &Norm, u: usize, l: usize) -> Vec<(f64, u32)> {
+        let p = norm.p;
+        let here = norm.sites[u];
+        let w = p.weight[u];
+        let key = |g: u32| {
+            let d = p.coordinates.site_distance(&here, &self.sites[g as usize]);
+            if w > 0.0 {
+                d + norm.penalty(u, g as usize) / w
+            } else {
+                d
+            }
+        };
+        let want = (l + 1).min(self.sites.len());
+        let mut found: Vec<u32> = Vec::with_capacity(want + 2);
+        let mut last = f64::NAN;
+        for item in self.tree.nearest_neighbor_iter(here.v) {
+            let d2 = chord2(&here.v, item.geom());
+            if found.len() >= want && d2 > last {
+                break;
+            }
+            found.push(item.data);
+            last = d2;
+        }
+        if let Some(&h) = norm.home.get(u)
+            && h != super::NO_HOME
+            && !found.contains(&h)
+        {
+            found.push(h);
+        }
+        let mut all: Vec<(f64, u32)> = found.into_iter().map(|g| (key(g), g)).collect();
+        all.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        all.truncate(l);
+        all
+    }
+}
+
+fn chord2(a: &[f64; 3], b: &[f64; 3]) -> f64 {
+    (a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2) + (a[2] - b[2]).powi(2)
+}
+
+/// The weighted cost of unit `u` in a group at key `key` (see [`CentreIndex::best`]).
+#[inline]
+pub fn cost_of_key(norm: &Norm, u: usize, g: u32, key: f64) -> f64 {
+    let w = norm.p.weight[u];
+    if w > 0.0 {
+        w * key
+    } else {
+        norm.penalty(u, g as usize)
+    }
+}
+
 pub fn nearest(norm: &Norm, centres: &[[f64; 2]], l: usize) -> Candidates {
-    let p = norm.p;
+    let index = CentreIndex::new(norm, centres);
     let l = l.min(centres.len());
-    let sites = norm.sites_of(centres);
-    (0..p.coords.len())
+    // Sorted by cost (distance where the unit weighs nothing), so a unit's home group
+    // stays among its candidates when leaving it costs more than the detour.
+    (0..norm.p.coords.len())
         .into_par_iter()
         .map(|u| {
-            // Sorted by cost (distance where the unit weighs nothing), so a unit's home
-            // group stays among its candidates when leaving it costs more than the detour.
-            let w = p.weight[u];
-            let mut all: Vec<(f64, u32)> = sites
-                .iter()
-                .enumerate()
-                .map(|(g, c)| {
-                    let d = p.coordinates.site_distance(&norm.sites[u], c);
-                    let key = if w > 0.0 {
-                        d + norm.penalty(u, g) / w
-                    } else {
-                        d
-                    };
-                    (key, g as u32)
-                })
-                .collect();
-            if l < all.len() {
-                all.select_nth_unstable_by(l - 1, |a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-                all.truncate(l);
-            }
-            all.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-            all.into_iter()
-                .map(|(d, g)| {
-                    (
-                        g,
-                        if w > 0.0 {
-                            w * d
-                        } else {
-                            norm.penalty(u, g as usize)
-                        },
-                    )
-                })
+            index
+                .best(norm, u, l)
+                .into_iter()
+                .map(|(key, g)| (g, cost_of_key(norm, u, g, key)))
                 .collect()
         })
         .collect()

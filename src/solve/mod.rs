@@ -51,6 +51,9 @@ pub struct Problem<'a> {
     pub realign: Option<Realign<'a>>,
 }
 
+/// Times the location–allocation rounds restart after moving starved centres.
+const RELOCATIONS: usize = 3;
+
 /// A unit with no current group (new accounts, owners who leave).
 pub const NO_HOME: u32 = u32::MAX;
 
@@ -280,17 +283,24 @@ fn solve_once(norm: &Norm, opt: &Options, seed: u64) -> Result<Solution, Error> 
 
     let t = Instant::now();
     let mut assign = Vec::new();
-    for _ in 0..opt.rounds {
-        let cand = candidates::nearest(norm, &centres, opt.candidates);
-        assign = greedy::assign(norm, &cand);
-        let next = state::centres_of(norm, &assign, &centres);
-        let moved = next
-            .iter()
-            .zip(&centres)
-            .map(|(a, b)| norm.p.coordinates.distance(*a, *b))
-            .fold(0.0, f64::max);
-        centres = next;
-        if moved < 1e-9 {
+    // Location–allocation rounds; where they leave a group starved, its centre moves into
+    // the most overfull group and the rounds run again (a few times at most).
+    for relocation in 0..=RELOCATIONS {
+        for _ in 0..opt.rounds {
+            let cand = candidates::nearest(norm, &centres, opt.candidates);
+            assign = greedy::assign(norm, &cand);
+            let next = state::centres_of(norm, &assign, &centres);
+            let moved = next
+                .iter()
+                .zip(&centres)
+                .map(|(a, b)| norm.p.coordinates.distance(*a, *b))
+                .fold(0.0, f64::max);
+            centres = next;
+            if moved < 1e-9 {
+                break;
+            }
+        }
+        if relocation == RELOCATIONS || seed::relocate_starved(norm, &assign, &mut centres) == 0 {
             break;
         }
     }
@@ -352,7 +362,14 @@ fn solve_once(norm: &Norm, opt: &Options, seed: u64) -> Result<Solution, Error> 
                 .sum()
         })
         .unwrap_or(f64::INFINITY);
-    let dual = bound::lagrangian(norm, &centres, greedy_cost, opt.bound_iterations, None);
+    let dual = bound::lagrangian(
+        norm,
+        &centres,
+        greedy_cost,
+        opt.bound_iterations,
+        None,
+        false,
+    );
     let mut prices = dual.prices.clone();
     let cand = dual.nearest(opt.candidates);
     starts.insert(0, dual.assignment);
@@ -395,6 +412,7 @@ fn solve_once(norm: &Norm, opt: &Options, seed: u64) -> Result<Solution, Error> 
             st.objective(),
             opt.bound_iterations / 4,
             Some(&prices),
+            false,
         );
         prices = dual.prices.clone();
         let centres = st.centres.clone();
@@ -439,6 +457,7 @@ fn solve_once(norm: &Norm, opt: &Options, seed: u64) -> Result<Solution, Error> 
         objective,
         opt.bound_iterations / 2,
         Some(&prices),
+        true,
     );
     let lp_bound = dual.bound.is_finite().then_some(dual.bound.min(objective));
     timings.push(("cycles_and_bound".to_string(), t.elapsed().as_secs_f64()));

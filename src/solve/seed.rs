@@ -2,8 +2,9 @@
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
 
-use super::Norm;
+use super::{Norm, debug};
 
 pub fn kmeans_pp(norm: &Norm, seed: u64) -> Vec<[f64; 2]> {
     let p = norm.p;
@@ -37,12 +38,12 @@ pub fn kmeans_pp(norm: &Norm, seed: u64) -> Vec<[f64; 2]> {
             rng.random_range(0..n)
         };
         centres.push(p.coords[c]);
-        for u in 0..n {
+        d2.par_iter_mut().enumerate().for_each(|(u, du)| {
             let d = dist(u, c).powi(2);
-            if d < d2[u] {
-                d2[u] = d;
+            if d < *du {
+                *du = d;
             }
-        }
+        });
     }
     centres
 }
@@ -70,28 +71,35 @@ pub fn from_books(norm: &Norm) -> Vec<[f64; 2]> {
         .iter()
         .map(|a| (a.3 > 0).then(|| [a.0 / a.2, a.1 / a.2]))
         .collect();
+    if centres.iter().all(Option::is_some) {
+        return centres.into_iter().flatten().collect();
+    }
     let mass: Vec<f64> = (0..n).map(|u| norm.vn.row(u).sum() + 1e-9).collect();
+    // Each unit's distance to the nearest centre placed so far, updated one centre at a
+    // time: O(n × k) in all, however many territories are new.
+    let dist_to = |c: &[f64; 2], d: &mut [f64]| {
+        let s = p.coordinates.site(*c);
+        d.par_iter_mut().enumerate().for_each(|(u, du)| {
+            *du = du.min(p.coordinates.site_distance(&norm.sites[u], &s));
+        });
+    };
+    let mut near = vec![f64::INFINITY; n];
+    for c in centres.iter().flatten() {
+        dist_to(c, &mut near);
+    }
     for g in 0..norm.k {
         if centres[g].is_some() {
             continue;
         }
-        let placed: Vec<_> = centres
-            .iter()
-            .flatten()
-            .map(|c| p.coordinates.site(*c))
-            .collect();
         let far = (0..n)
             .map(|u| {
-                let d = placed
-                    .iter()
-                    .map(|s| p.coordinates.site_distance(&norm.sites[u], s))
-                    .fold(f64::INFINITY, f64::min);
-                let d = if d.is_finite() { d } else { 1.0 };
+                let d = if near[u].is_finite() { near[u] } else { 1.0 };
                 (mass[u] * d * d, u)
             })
             .max_by(|a, b| a.0.total_cmp(&b.0).then(b.1.cmp(&a.1)))
             .map_or(0, |x| x.1);
         centres[g] = Some(p.coords[far]);
+        dist_to(&p.coords[far], &mut near);
     }
     centres
         .into_iter()
@@ -142,4 +150,55 @@ pub fn books_start(
         }
     }
     assign
+}
+
+/// Share of its band's lower edge below which a group counts as starved.
+const STARVED: f64 = 0.25;
+
+/// Location–allocation leaves a group starved where its centre sits among too little work
+/// (a remote book, an island): growing it along the border cannot reach the band. Each
+/// starved group's centre moves into the most overfull group, at that group's member
+/// farthest (by mass × distance²) from its centre, so the two split the surplus. Returns
+/// how many moved.
+pub fn relocate_starved(norm: &Norm, assign: &[u32], centres: &mut [[f64; 2]]) -> usize {
+    let (k, m) = (norm.k, norm.m);
+    let loads = super::state::loads_of(norm, assign);
+    // Fill: the smallest load ÷ lower edge over metrics, and the largest load ÷ upper edge.
+    let ratio = |g: usize, edge: &ndarray::Array2<f64>, worst: fn(f64, f64) -> f64, init: f64| {
+        (0..m)
+            .filter(|&j| edge[(g, j)] > 0.0)
+            .map(|j| loads[(g, j)] / edge[(g, j)])
+            .fold(init, worst)
+    };
+    let mut starved: Vec<(f64, usize)> = (0..k)
+        .map(|g| (ratio(g, &norm.bands.lo, f64::min, f64::INFINITY), g))
+        .filter(|x| x.0 < STARVED)
+        .collect();
+    if starved.is_empty() {
+        return 0;
+    }
+    starved.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    let mut over: Vec<(f64, usize)> = (0..k)
+        .map(|g| (ratio(g, &norm.bands.hi, f64::max, 0.0), g))
+        .filter(|x| x.0 > 1.0)
+        .collect();
+    over.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    let p = norm.p;
+    let mut moved = 0;
+    for (&(_, g), &(_, h)) in starved.iter().zip(&over) {
+        let centre = p.coordinates.site(centres[h]);
+        let far = (0..assign.len())
+            .filter(|&u| assign[u] as usize == h)
+            .map(|u| {
+                let d = p.coordinates.site_distance(&norm.sites[u], &centre);
+                (norm.vn.row(u).sum() * d * d, u)
+            })
+            .max_by(|a, b| a.0.total_cmp(&b.0).then(b.1.cmp(&a.1)));
+        if let Some((_, u)) = far {
+            centres[g] = p.coords[u];
+            moved += 1;
+        }
+    }
+    debug(&format!("relocated {moved} starved centres"));
+    moved
 }
