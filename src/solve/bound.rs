@@ -53,6 +53,7 @@ pub fn lagrangian(
     norm: &Norm,
     centres: &[[f64; 2]],
     upper: f64,
+    upper_is_feasible: bool,
     iters: usize,
     warm: Option<&Array2<f64>>,
     exact: bool,
@@ -109,6 +110,7 @@ pub fn lagrangian(
     let mut theta = 1.0;
     let mut since_improved = 0;
     let mut iters_run = 0;
+    let mut target = upper;
     for _ in 0..iters {
         iters_run += 1;
         let price = &plus - &minus;
@@ -212,10 +214,18 @@ pub fn lagrangian(
                 norm2 += sp[(g, j)].powi(2) + sm[(g, j)].powi(2);
             }
         }
-        if norm2 < 1e-18 || theta < 1e-4 || (upper - best) <= 1e-6 * upper.abs() {
+        if norm2 < 1e-18 || theta < 1e-4 {
             break;
         }
-        let step = theta * (upper - value).max(1e-9 * upper.abs()) / norm2;
+        // The step aims at the incumbent's objective. An incumbent that breaks bands is no
+        // upper bound: once the dual reaches it, the aim moves 5% above the best value.
+        if target - best <= 1e-6 * target.abs() {
+            if upper_is_feasible {
+                break;
+            }
+            target = best + 0.05 * best.abs();
+        }
+        let step = theta * (target - value).max(1e-9 * target.abs()) / norm2;
         plus.zip_mut_with(&sp, |p, s| *p = (*p + step * s).max(0.0));
         minus.zip_mut_with(&sm, |p, s| *p = (*p + step * s).max(0.0));
     }

@@ -6,12 +6,11 @@
 
 use super::state::{BAND_EPS as EPS, State};
 
-/// Longest chain, in territories beyond the violated one.
-const DEPTH: usize = 8;
-/// Chain ends tried per violated territory.
-const ENDS: usize = 48;
-/// Above this many violated territories the chains are not worth their cost.
-const MAX_VIOLATED: usize = 64;
+/// How far chains reach: (longest chain in territories beyond the violated one, chain
+/// ends tried per violated territory). Near chains first; far ones when those are stuck,
+/// where the surplus sits many territories away (thousands of small territories).
+pub const NEAR: (usize, usize) = (8, 48);
+pub const FAR: (usize, usize) = (24, 64);
 
 /// Territories adjacent through their units, each list ascending.
 fn group_graph(st: &State) -> Vec<Vec<usize>> {
@@ -85,10 +84,13 @@ fn pick(st: &mut State, from: usize, to: usize, contiguity: bool) -> Option<usiz
 }
 
 /// One round of chains, one per violated territory at most. Returns chains applied.
-pub fn chain_pass(st: &mut State, contiguity: bool) -> usize {
+pub fn chain_pass(st: &mut State, contiguity: bool, reach: (usize, usize)) -> usize {
+    let (depth_limit, ends) = reach;
     let k = st.norm.k;
     let violated: Vec<usize> = (0..k).filter(|&g| st.group_violation(g) > EPS).collect();
-    if violated.is_empty() || violated.len() > MAX_VIOLATED {
+    // Every violated territory gets its chance: repair only calls this once single moves
+    // and swaps are stuck, and a large plan can be stuck in hundreds of places at once.
+    if violated.is_empty() {
         return 0;
     }
     // Computed once per round: a stale edge only means `pick` finds no border unit.
@@ -108,7 +110,7 @@ pub fn chain_pass(st: &mut State, contiguity: bool) -> usize {
         while i < order.len() {
             let g = order[i];
             i += 1;
-            if depth[g] >= DEPTH {
+            if depth[g] >= depth_limit {
                 continue;
             }
             for &h in &adj[g] {
@@ -119,7 +121,36 @@ pub fn chain_pass(st: &mut State, contiguity: bool) -> usize {
                 }
             }
         }
-        for &end in order.iter().skip(1).take(ENDS) {
+        // Ends that can give (or take) what d lacks (or has too much of), nearest first.
+        let room = |st: &State, e: usize| {
+            (0..st.norm.m).all(|j| {
+                let (x, lo, hi) = (
+                    st.loads[(e, j)],
+                    st.norm.bands.lo[(e, j)],
+                    st.norm.bands.hi[(e, j)],
+                );
+                let (dx, dlo, dhi) = (
+                    st.loads[(d, j)],
+                    st.norm.bands.lo[(d, j)],
+                    st.norm.bands.hi[(d, j)],
+                );
+                if inflow && dx < dlo {
+                    x > lo
+                } else if !inflow && dx > dhi {
+                    x < hi
+                } else {
+                    true
+                }
+            })
+        };
+        let candidates: Vec<usize> = order
+            .iter()
+            .skip(1)
+            .copied()
+            .filter(|&e| room(st, e))
+            .take(ends)
+            .collect();
+        for end in candidates {
             // The path from the chain's end back to d.
             let mut path = vec![end];
             while *path.last().unwrap_or(&d) != d {

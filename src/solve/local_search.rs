@@ -16,6 +16,7 @@ enum Mode {
 }
 
 pub fn run(st: &mut State, contiguity: bool) {
+    seat_empty_groups(st);
     if contiguity {
         // Fragments rejoin a neighbour, bands are restored along borders; where that
         // stalls, bands win (they are hard) and the cycle tries contiguity again.
@@ -53,7 +54,8 @@ fn repair(st: &mut State, contiguity: bool) {
         let mut active = violated_groups(st);
         if pass(st, Mode::Repair, contiguity, &mut active) == 0
             && swap_pass(st, contiguity) == 0
-            && super::chain::chain_pass(st, contiguity) == 0
+            && super::chain::chain_pass(st, contiguity, super::chain::NEAR) == 0
+            && super::chain::chain_pass(st, contiguity, super::chain::FAR) == 0
         {
             return;
         }
@@ -278,6 +280,25 @@ fn reattach_fragments(st: &mut State) {
                     st.move_unit(u as usize, h);
                 }
             }
+        }
+    }
+}
+
+/// A group with no unit borders nothing, so no move can ever reach it: it takes the unit
+/// nearest its centre among those whose group keeps another.
+fn seat_empty_groups(st: &mut State) {
+    for g in 0..st.norm.k {
+        if !st.members[g].is_empty() {
+            continue;
+        }
+        let site = st.sites[g];
+        let coords = st.norm.p.coordinates;
+        let pick = (0..st.assign.len())
+            .filter(|&u| st.members[st.assign[u] as usize].len() > 1)
+            .map(|u| (coords.site_distance(&st.norm.sites[u], &site), u))
+            .min_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        if let Some((_, u)) = pick {
+            st.move_unit(u, g);
         }
     }
 }

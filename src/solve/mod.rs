@@ -362,11 +362,15 @@ fn solve_once(norm: &Norm, opt: &Options, seed: u64) -> Result<Solution, Error> 
                 .sum()
         })
         .unwrap_or(f64::INFINITY);
+    let greedy_feasible = starts
+        .last()
+        .is_some_and(|a| state::State::new(norm, a.clone(), centres.clone()).meets_bands());
     let dual = bound::lagrangian(
         norm,
         &centres,
         greedy_cost,
-        opt.bound_iterations,
+        greedy_feasible,
+        opt.bound_iterations / 2,
         None,
         false,
     );
@@ -410,6 +414,7 @@ fn solve_once(norm: &Norm, opt: &Options, seed: u64) -> Result<Solution, Error> 
             norm,
             &st.centres,
             st.objective(),
+            st.meets_bands(),
             opt.bound_iterations / 4,
             Some(&prices),
             false,
@@ -455,6 +460,7 @@ fn solve_once(norm: &Norm, opt: &Options, seed: u64) -> Result<Solution, Error> 
         norm,
         &st.centres,
         objective,
+        st.meets_bands(),
         opt.bound_iterations / 2,
         Some(&prices),
         true,
@@ -553,8 +559,10 @@ fn best_of<'a>(
         local_search::run(&mut st, contiguity);
         let key = st.rank();
         debug(&format!(
-            "  start: violation {:.3e} objective {:.6e}",
-            key.1, key.2
+            "  start: violation {:.3e} objective {:.6e}{}",
+            key.1,
+            key.2,
+            worst_groups(&st)
         ));
         if best.as_ref().is_none_or(|b| key < b.rank()) {
             best = Some(st);
@@ -564,6 +572,34 @@ fn best_of<'a>(
         }
     }
     best.ok_or_else(|| Error::Solver("no start to search from".into()))
+}
+
+/// The most violated groups with their size and loads, for the debug trace.
+fn worst_groups(st: &state::State) -> String {
+    if std::env::var_os("TERRAPLAN_DEBUG").is_none() || st.meets_bands() {
+        return String::new();
+    }
+    let mut v: Vec<(f64, usize)> = (0..st.norm.k)
+        .map(|g| (st.group_violation(g), g))
+        .filter(|x| x.0 > state::BAND_EPS)
+        .collect();
+    v.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    let list: Vec<String> = v
+        .iter()
+        .take(5)
+        .map(|&(x, g)| {
+            format!(
+                "g{g} {x:.2} ({} units, loads {:?})",
+                st.members[g].len(),
+                st.loads
+                    .row(g)
+                    .iter()
+                    .map(|l| (l * 100.0).round() / 100.0)
+                    .collect::<Vec<_>>()
+            )
+        })
+        .collect();
+    format!("; {} violated: {}", v.len(), list.join(", "))
 }
 
 /// Phase traces on stderr when TERRAPLAN_DEBUG is set (development aid).
