@@ -16,7 +16,7 @@ use ndarray::Array2;
 use rayon::prelude::*;
 
 use super::Norm;
-use super::candidates::{CentreIndex, cost_of_key};
+use super::candidates::CentreIndex;
 
 /// The dual's result: the best bound, and the priced assignment that came closest to
 /// meeting every band (a near-LP-optimal start for local search).
@@ -65,32 +65,27 @@ pub fn lagrangian(
     // Each unit's NEAR cheapest groups, nearest first, and the cost floor of every other
     // group (the next one's cost; zero for a unit that weighs nothing). Flat arrays: the
     // steps below read them for every unit in every iteration.
-    let lists: Vec<(Vec<(u32, f64)>, f64)> = (0..n)
-        .into_par_iter()
-        .map(|u| {
-            let mut best = index.best(norm, u, near + 1);
-            let tail = match best.get(near) {
-                Some(&(key, _)) if norm.p.weight[u] > 0.0 => norm.p.weight[u] * key,
+    let mut lists = index.lists(norm, near + 1);
+    let tails: Vec<f64> = lists
+        .iter_mut()
+        .enumerate()
+        .map(|(u, list)| {
+            let next = if list.len() > near { list.pop() } else { None };
+            match next {
+                Some((_, cost)) if norm.p.weight[u] > 0.0 => cost,
                 Some(_) => 0.0,
                 None => f64::INFINITY,
-            };
-            best.truncate(near);
-            let list = best
-                .into_iter()
-                .map(|(key, g)| (g, cost_of_key(norm, u, g, key)))
-                .collect();
-            (list, tail)
+            }
         })
         .collect();
     let mut near_g = vec![0u32; n * near];
     let mut near_c = vec![f64::INFINITY; n * near];
-    for (u, (list, _)) in lists.iter().enumerate() {
+    for (u, list) in lists.iter().enumerate() {
         for (i, &(g, c)) in list.iter().enumerate() {
             near_g[u * near + i] = g;
             near_c[u * near + i] = c;
         }
     }
-    let tails: Vec<f64> = lists.iter().map(|l| l.1).collect();
     let rows = Lanes::of(&norm.vn);
     let mut plus = Array2::<f64>::zeros((k, m));
     let mut minus = Array2::<f64>::zeros((k, m));
@@ -235,7 +230,7 @@ pub fn lagrangian(
     ));
     Dual {
         bound: best,
-        near: lists.into_iter().map(|(l, _)| l).collect(),
+        near: lists,
         prices: best_prices,
         assignment: best_assign.1,
         violation: best_assign.0,

@@ -83,7 +83,7 @@ fn chord2(a: &[f64; 3], b: &[f64; 3]) -> f64 {
 
 /// The weighted cost of unit `u` in a group at key `key` (see [`CentreIndex::best`]).
 #[inline]
-pub fn cost_of_key(norm: &Norm, u: usize, g: u32, key: f64) -> f64 {
+fn cost_of_key(norm: &Norm, u: usize, g: u32, key: f64) -> f64 {
     let w = norm.p.weight[u];
     if w > 0.0 {
         w * key
@@ -93,18 +93,23 @@ pub fn cost_of_key(norm: &Norm, u: usize, g: u32, key: f64) -> f64 {
 }
 
 pub fn nearest(norm: &Norm, centres: &[[f64; 2]], l: usize) -> Candidates {
-    let index = CentreIndex::new(norm, centres);
-    let l = l.min(centres.len());
-    // Sorted by cost (distance where the unit weighs nothing), so a unit's home group
-    // stays among its candidates when leaving it costs more than the detour.
-    (0..norm.p.coords.len())
-        .into_par_iter()
-        .map(|u| {
-            index
-                .best(norm, u, l)
-                .into_iter()
-                .map(|(key, g)| (g, cost_of_key(norm, u, g, key)))
-                .collect()
-        })
-        .collect()
+    CentreIndex::new(norm, centres).lists(norm, l)
+}
+
+impl CentreIndex {
+    /// Every unit's `l` best groups with their costs, cheapest first: sorted by cost
+    /// (distance where the unit weighs nothing), so a unit's home group stays among its
+    /// candidates when leaving it costs more than the detour.
+    pub fn lists(&self, norm: &Norm, l: usize) -> Candidates {
+        let l = l.min(self.sites.len());
+        (0..norm.p.coords.len())
+            .into_par_iter()
+            .map(|u| {
+                self.best(norm, u, l)
+                    .into_iter()
+                    .map(|(key, g)| (g, cost_of_key(norm, u, g, key)))
+                    .collect()
+            })
+            .collect()
+    }
 }
