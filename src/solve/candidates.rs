@@ -37,6 +37,22 @@ impl CentreIndex {
         &self.sites
     }
 
+    /// Every unit's `l` best groups with their costs, cheapest first: sorted by cost
+    /// (distance where the unit weighs nothing), so a unit's home group stays among its
+    /// candidates when leaving it costs more than the detour.
+    pub fn lists(&self, norm: &Norm, l: usize) -> Candidates {
+        let l = l.min(self.sites.len());
+        (0..norm.p.coords.len())
+            .into_par_iter()
+            .map(|u| {
+                self.best(norm, u, l)
+                    .into_iter()
+                    .map(|(key, g)| (g, cost_of_key(norm, u, g, key)))
+                    .collect()
+            })
+            .collect()
+    }
+
     /// Unit `u`'s `l` best groups by (distance + disruption / weight, group), with their
     /// keys. Leaving home costs every other group the same, so the `l + 1` nearest by
     /// distance plus the home group hold the answer; centres tied with the last one taken
@@ -57,7 +73,7 @@ impl CentreIndex {
         let mut found: Vec<u32> = Vec::with_capacity(want + 2);
         let mut last = f64::NAN;
         for item in self.tree.nearest_neighbor_iter(here.v) {
-            let d2 = chord2(&here.v, item.geom());
+            let d2 = here.chord2(&Site { v: *item.geom() });
             if found.len() >= want && d2 > last {
                 break;
             }
@@ -77,10 +93,6 @@ impl CentreIndex {
     }
 }
 
-fn chord2(a: &[f64; 3], b: &[f64; 3]) -> f64 {
-    (a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2) + (a[2] - b[2]).powi(2)
-}
-
 /// The weighted cost of unit `u` in a group at key `key` (see [`CentreIndex::best`]).
 #[inline]
 fn cost_of_key(norm: &Norm, u: usize, g: u32, key: f64) -> f64 {
@@ -94,22 +106,4 @@ fn cost_of_key(norm: &Norm, u: usize, g: u32, key: f64) -> f64 {
 
 pub fn nearest(norm: &Norm, centres: &[[f64; 2]], l: usize) -> Candidates {
     CentreIndex::new(norm, centres).lists(norm, l)
-}
-
-impl CentreIndex {
-    /// Every unit's `l` best groups with their costs, cheapest first: sorted by cost
-    /// (distance where the unit weighs nothing), so a unit's home group stays among its
-    /// candidates when leaving it costs more than the detour.
-    pub fn lists(&self, norm: &Norm, l: usize) -> Candidates {
-        let l = l.min(self.sites.len());
-        (0..norm.p.coords.len())
-            .into_par_iter()
-            .map(|u| {
-                self.best(norm, u, l)
-                    .into_iter()
-                    .map(|(key, g)| (g, cost_of_key(norm, u, g, key)))
-                    .collect()
-            })
-            .collect()
-    }
 }

@@ -329,7 +329,7 @@ fn solve_once(norm: &Norm, opt: &Options, seed: u64) -> Result<Solution, Error> 
     // Realignment starts from the current books, repaired where they break a band.
     let books = norm.realigning().then(|| {
         let cand = candidates::nearest(norm, &centres, opt.candidates);
-        seed::books_start(norm, &cand, &centres)
+        seed::books_start(norm, &cand)
     });
     if run_lp {
         let t = Instant::now();

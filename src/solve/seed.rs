@@ -108,15 +108,9 @@ pub fn from_books(norm: &Norm) -> Vec<[f64; 2]> {
 }
 
 /// Realignment start: every unit in its current group, the others in their cheapest
-/// candidate; a group left empty takes the unit nearest its centre, so that it has a
-/// border along which local search can grow it.
-pub fn books_start(
-    norm: &Norm,
-    cand: &super::candidates::Candidates,
-    centres: &[[f64; 2]],
-) -> Vec<u32> {
-    let n = norm.p.coords.len();
-    let mut assign: Vec<u32> = (0..n)
+/// candidate. A group left empty is seated by local search like any start's.
+pub fn books_start(norm: &Norm, cand: &super::candidates::Candidates) -> Vec<u32> {
+    (0..norm.p.coords.len())
         .map(|u| {
             let h = norm.home[u];
             if h != super::NO_HOME {
@@ -125,31 +119,7 @@ pub fn books_start(
                 cand[u].first().map_or(0, |c| c.0)
             }
         })
-        .collect();
-    let mut size = vec![0usize; norm.k];
-    for &g in &assign {
-        size[g as usize] += 1;
-    }
-    let p = norm.p;
-    for g in 0..norm.k {
-        if size[g] > 0 {
-            continue;
-        }
-        let site = p.coordinates.site(centres[g]);
-        let pick = (0..n)
-            .filter(|&u| size[assign[u] as usize] > 1)
-            .min_by(|&a, &b| {
-                let da = p.coordinates.site_distance(&norm.sites[a], &site);
-                let db = p.coordinates.site_distance(&norm.sites[b], &site);
-                da.total_cmp(&db).then(a.cmp(&b))
-            });
-        if let Some(u) = pick {
-            size[assign[u] as usize] -= 1;
-            assign[u] = g as u32;
-            size[g] += 1;
-        }
-    }
-    assign
+        .collect()
 }
 
 /// Share of its band's lower edge below which a group counts as starved.
