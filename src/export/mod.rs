@@ -65,6 +65,7 @@ pub fn bundle(plan: &Plan, accounts: &Accounts) -> Result<Bundle, String> {
         "targets": ["generic", "salesforce", "dynamics365", "hubspot"],
         "territories": set.nodes.len(),
         "manual_accounts": set.stats.manual_accounts,
+        "exclusion_records": set.stats.exclusion_records,
         "warnings": b.warnings,
         "files": b.files.iter().map(|(p, bytes)| serde_json::json!({"path": p, "bytes": bytes.len()})).collect::<Vec<_>>(),
     });

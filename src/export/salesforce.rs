@@ -250,6 +250,22 @@ pub fn files(
             .into_inner()
             .map_err(|e| io::Error::other(e.to_string()))?,
     );
+    if set.nodes.iter().any(|n| !n.excluded_accounts.is_empty()) {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        w.write_record(["AccountNumber", "TerritoryDeveloperName"])
+            .map_err(io::Error::other)?;
+        for n in &set.nodes {
+            for a in &n.excluded_accounts {
+                w.write_record([a.as_str(), &n.developer_name])
+                    .map_err(io::Error::other)?;
+            }
+        }
+        b.add(
+            "salesforce/20-data/Territory2ObjectExclusion.keys.csv".into(),
+            w.into_inner()
+                .map_err(|e| io::Error::other(e.to_string()))?,
+        );
+    }
     let soql = format!(
         "-- Territory Ids by developer name (join on TerritoryDeveloperName)\n\
          SELECT Id, DeveloperName FROM Territory2 WHERE Territory2Model.DeveloperName = '{model}'\n\
@@ -287,6 +303,16 @@ fn readme(set: &RuleSet) -> String {
     } else {
         ""
     };
+    let records = if set.stats.exclusion_records > 0 {
+        format!(
+            "\n   Some segments have more exceptions than exclusion rules can hold: for those, join\n   \
+             `20-data/Territory2ObjectExclusion.keys.csv` ({} rows) to account and territory Ids and insert\n   \
+             `ObjectId,Territory2Id` into Territory2ObjectExclusion (API 54.0+) before running the rules.",
+            set.stats.exclusion_records
+        )
+    } else {
+        String::new()
+    };
     format!(
         "# Salesforce Territory Management bundle: model `{model}`\n\n\
          {} territories, {rules} assignment rules, {manual} manually assigned accounts. Made by terraplan;\n\
@@ -305,7 +331,7 @@ fn readme(set: &RuleSet) -> String {
          4. Manual accounts: join `20-data/ObjectTerritory2Association.keys.csv` to account and territory Ids and\n   \
             insert `ObjectId,Territory2Id,AssociationCause` (cause `Territory2Manual`). These are the named-account\n   \
             exceptions (pinned accounts, parts of split postal codes); the rules exclude them by account number\n   \
-            so no account lands in two territories.\n\
+            so no account lands in two territories.{records}\n\
          5. Setup → Territory Models → `{}` → Run Assignment Rules (a preview while the model is Planning).{key}\n\
          6. Review, then Activate the model (one-way: Planning → Active → Archived).\n\n\
          Field mapping: postal_code → Account.BillingPostalCode, account_id → Account.AccountNumber,\n\

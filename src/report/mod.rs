@@ -237,12 +237,17 @@ pub fn plan_report(plan: &Plan, accounts: &Accounts, coordinates: Coordinates) -
     if let Some(r) = &s.rules {
         let _ = write!(
             h,
-            "<section><h2>CRM rules</h2><p>{} rules with {} items; per territory {:.1} items on average (max {}); {} named-account exceptions. Replayed: {}/{} accounts as planned, {}/{} postal codes to exactly one territory. Load <code>salesforce/</code> as its README says.</p></section>",
+            "<section><h2>CRM rules</h2><p>{} rules with {} items; per territory {:.1} items on average (max {}); {} named-account exceptions{}. Replayed: {}/{} accounts as planned, {}/{} postal codes to exactly one territory. Load <code>salesforce/</code> as its README says.</p></section>",
             r.rules,
             r.rule_items,
             r.stats.items_per_territory_mean,
             r.stats.items_per_territory_max,
             r.stats.manual_accounts,
+            if r.stats.exclusion_records > 0 {
+                format!(" ({} exclusion records)", r.stats.exclusion_records)
+            } else {
+                String::new()
+            },
             r.replay_accounts_matched,
             r.replay_accounts,
             r.replay_postal_codes_ok,

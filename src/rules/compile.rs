@@ -196,6 +196,7 @@ pub fn compile(input: &Input) -> Result<RuleSet, String> {
             rep_id: None,
             rules: Vec::new(),
             manual_accounts: Vec::new(),
+            excluded_accounts: Vec::new(),
         });
     }
     for t in &plan.territories {
@@ -216,6 +217,7 @@ pub fn compile(input: &Input) -> Result<RuleSet, String> {
             rep_id: Some(t.rep_id.clone()),
             rules: Vec::new(),
             manual_accounts: Vec::new(),
+            excluded_accounts: Vec::new(),
         });
     }
     let index: HashMap<String, usize> = nodes
@@ -573,7 +575,7 @@ pub fn compile(input: &Input) -> Result<RuleSet, String> {
         .unwrap_or_default();
     for round in 0..4 {
         let t = std::time::Instant::now();
-        apply_exceptions(&mut set, input, &manual, &excluded, &roots)?;
+        apply_exceptions(&mut set, input, &manual, &excluded, &roots, &key_of)?;
         let ev = Evaluator::new(&set)?;
         let owned = columns_for(&ev.fields, accounts, input.defs, input.seg_of, &key_of);
         let cols = view(&owned);
@@ -612,8 +614,9 @@ pub fn compile(input: &Input) -> Result<RuleSet, String> {
             break;
         }
     }
-    apply_exceptions(&mut set, input, &manual, &excluded, &roots)?;
+    apply_exceptions(&mut set, input, &manual, &excluded, &roots, &key_of)?;
     set.stats.manual_accounts = manual.iter().filter(|&&m| m).count();
+    set.stats.exclusion_records = set.nodes.iter().map(|n| n.excluded_accounts.len()).sum();
     Ok(set)
 }
 
@@ -639,19 +642,24 @@ pub fn columns_for(
     cols
 }
 
-/// Rewrites the manual associations and the exclusion rules at the segment roots.
+/// Rewrites the manual associations and the exclusions: account-number rules at a segment
+/// root while they fit its 15 rules, else one exclusion record per account and node whose
+/// rules match it (on every such node, so it holds whether or not Salesforce lets an
+/// exclusion reach a node's children).
 fn apply_exceptions(
     set: &mut RuleSet,
     input: &Input,
     manual: &[bool],
     excluded: &[Vec<bool>],
     roots: &[usize],
+    key_of: &HashMap<String, String>,
 ) -> Result<(), String> {
     let plan = input.plan;
     let accounts = input.accounts;
     let first_territory = plan.nodes.len();
     for n in &mut set.nodes {
         n.manual_accounts.clear();
+        n.excluded_accounts.clear();
         n.rules.retain(|r| !r.name.contains("_Exclude"));
     }
     for (i, &m) in manual.iter().enumerate() {
@@ -660,6 +668,7 @@ fn apply_exceptions(
             set.nodes[t].manual_accounts.push(accounts.id[i].clone());
         }
     }
+    let mut by_records: Vec<usize> = Vec::new();
     for (s, &root) in roots.iter().enumerate() {
         if root == usize::MAX {
             continue;
@@ -668,13 +677,6 @@ fn apply_exceptions(
             .filter(|&i| excluded[s][i])
             .map(|i| accounts.id[i].clone())
             .collect();
-        if ids.iter().any(|id| id.contains(',')) {
-            return Err(
-                "an account id with a comma cannot be excluded in a Salesforce rule".into(),
-            );
-        }
-        let dev = set.nodes[root].developer_name.clone();
-        let label = dev.clone();
         let items: Vec<Item> = chunks(&ids)
             .into_iter()
             .map(|c| Item {
@@ -683,23 +685,58 @@ fn apply_exceptions(
                 values: c,
             })
             .collect();
+        let fits = set.nodes[root].rules.len() + items.len().div_ceil(ITEMS_PER_RULE)
+            <= RULES_PER_TERRITORY
+            && !ids.iter().any(|id| id.contains(','));
+        if !fits {
+            by_records.push(s);
+            continue;
+        }
+        let dev = set.nodes[root].developer_name.clone();
         for (k, group) in items.chunks(ITEMS_PER_RULE).enumerate() {
             set.nodes[root].rules.push(Rule {
                 name: format!("{dev}_Exclude_{}", k + 1),
-                label: format!("{label} named-account exceptions {}", k + 1),
+                label: format!("{dev} named-account exceptions {}", k + 1),
                 inherited: true,
                 items: group.to_vec(),
                 boolean_filter: None,
             });
         }
-        if set.nodes[root].rules.len() > RULES_PER_TERRITORY {
-            return Err(format!(
-                "segment {} needs {} rules ({} named-account exceptions); Salesforce allows {RULES_PER_TERRITORY} per territory",
-                set.nodes[root].name,
-                set.nodes[root].rules.len(),
-                ids.len()
-            ));
+    }
+    if by_records.is_empty() {
+        return Ok(());
+    }
+    let ev = Evaluator::new(set)?;
+    let mut root_of: Vec<usize> = (0..set.nodes.len()).collect();
+    for n in 0..set.nodes.len() {
+        let mut r = n;
+        while let Some(p) = set.nodes[r].parent.as_ref().and_then(|p| ev.index.get(p)) {
+            r = *p;
         }
+        root_of[n] = r;
+    }
+    let owned = columns_for(&ev.fields, accounts, input.defs, input.seg_of, key_of);
+    let cols = view(&owned);
+    let records: Vec<(usize, usize)> = (0..accounts.len())
+        .into_par_iter()
+        .filter(|&i| by_records.iter().any(|&s| excluded[s][i]))
+        .flat_map_iter(|i| {
+            let values: Vec<Option<&str>> = cols.iter().map(|c| c[i]).collect();
+            let segs: Vec<usize> = by_records
+                .iter()
+                .filter(|&&s| excluded[s][i])
+                .map(|&s| roots[s])
+                .collect();
+            ev.rule_matches(&values)
+                .into_iter()
+                .filter(|&n| segs.contains(&root_of[n]))
+                .map(move |n| (n, i))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    drop(ev);
+    for (n, i) in records {
+        set.nodes[n].excluded_accounts.push(accounts.id[i].clone());
     }
     Ok(())
 }

@@ -186,12 +186,19 @@ pub struct Evaluator<'a> {
     effective: Vec<Vec<usize>>,
     parent: Vec<Option<usize>>,
     manual: HashMap<String, Vec<usize>>,
+    /// Account → nodes whose rules skip it (exclusion records).
+    excluded: HashMap<String, Vec<usize>>,
     pub index: HashMap<String, usize>,
     /// Rules that are an OR of equals/startsWith items on one field, found by value:
     /// field → value → (rule, startsWith?). Evaluating them is a few lookups per account
     /// instead of one per rule.
     lookup: Vec<(usize, ValueIndex)>,
     indexed: Vec<bool>,
+    /// Per indexed rule: the nodes that can only match when it does (it is the first
+    /// indexed rule in their effective set); `unanchored`: nodes with no indexed rule,
+    /// tried for every account. Routing then looks at a handful of nodes, not all.
+    anchored: Vec<Vec<usize>>,
+    unanchored: Vec<usize>,
 }
 
 impl<'a> Evaluator<'a> {
@@ -317,11 +324,29 @@ impl<'a> Evaluator<'a> {
                 manual.entry(a.clone()).or_default().push(i);
             }
         }
+        let mut anchored: Vec<Vec<usize>> = vec![Vec::new(); rules.len()];
+        let mut unanchored = Vec::new();
+        for (i, e) in effective.iter().enumerate() {
+            match e.iter().find(|&&r| indexed[r]) {
+                Some(&r) => anchored[r].push(i),
+                None if !e.is_empty() => unanchored.push(i),
+                None => {}
+            }
+        }
+        let mut excluded: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, n) in set.nodes.iter().enumerate() {
+            for a in &n.excluded_accounts {
+                excluded.entry(a.clone()).or_default().push(i);
+            }
+        }
         Ok(Evaluator {
             set,
+            excluded,
             fields,
             lookup,
             indexed,
+            anchored,
+            unanchored,
             rules,
             effective,
             parent,
@@ -330,23 +355,17 @@ impl<'a> Evaluator<'a> {
         })
     }
 
-    /// Nodes whose rules (all of them) match, before the lowest-per-branch step. Each rule
-    /// is evaluated at most once per account.
+    /// Nodes whose rules (all of them) match, before the lowest-per-branch step, in
+    /// ascending order. Each rule is evaluated at most once per account.
     fn matching(&self, values: &[Option<&str>], only: Option<&[usize]>) -> Vec<usize> {
-        // Indexed rules are false unless a prefix (or the whole value) of theirs is found.
-        let mut memo: Vec<u8> = self
-            .indexed
-            .iter()
-            .map(|&i| if i { 1 } else { 0 })
-            .collect();
+        // Indexed rules are false unless a prefix (or the whole value) of theirs is found;
+        // in a replay restricted to `only`, those on other fields count as matching.
+        let mut hit: Vec<usize> = Vec::new();
         for (f, map) in &self.lookup {
             if only.is_some_and(|o| !o.contains(f)) {
-                // Items on other fields count as matching in a postal-only replay.
-                for (r, &i) in self.indexed.iter().enumerate() {
-                    if i && self.rules[r].items.first().is_some_and(|x| x.0 == *f) {
-                        memo[r] = 2;
-                    }
-                }
+                hit.extend((0..self.rules.len()).filter(|&r| {
+                    self.indexed[r] && self.rules[r].items.first().is_some_and(|x| x.0 == *f)
+                }));
                 continue;
             }
             let Some(c) = values[*f] else { continue };
@@ -355,29 +374,36 @@ impl<'a> Evaluator<'a> {
                     continue;
                 }
                 if let Some(hits) = map.get(&c[..n]) {
-                    for &(r, starts) in hits {
-                        if starts || n == c.len() {
-                            memo[r] = 2;
-                        }
-                    }
+                    hit.extend(
+                        hits.iter()
+                            .filter(|&&(_, starts)| starts || n == c.len())
+                            .map(|&(r, _)| r),
+                    );
                 }
             }
         }
+        hit.sort_unstable();
+        hit.dedup();
+        let mut checked: Vec<(usize, bool)> = Vec::new();
         let mut rule = |r: usize| {
-            if memo[r] == 0 {
-                memo[r] = if self.rules[r].matches(values, only) {
-                    2
-                } else {
-                    1
-                };
+            if self.indexed[r] {
+                return hit.binary_search(&r).is_ok();
             }
-            memo[r] == 2
+            if let Some(&(_, m)) = checked.iter().find(|x| x.0 == r) {
+                return m;
+            }
+            let m = self.rules[r].matches(values, only);
+            checked.push((r, m));
+            m
         };
-        (0..self.effective.len())
-            .filter(|&i| {
-                !self.effective[i].is_empty() && self.effective[i].iter().all(|&r| rule(r))
-            })
-            .collect()
+        let mut nodes = self.unanchored.clone();
+        for &r in &hit {
+            nodes.extend(&self.anchored[r]);
+        }
+        nodes.sort_unstable();
+        nodes.dedup();
+        nodes.retain(|&i| self.effective[i].iter().all(|&r| rule(r)));
+        nodes
     }
 
     /// Keeps only the lowest matching node of each branch.
@@ -401,13 +427,25 @@ impl<'a> Evaluator<'a> {
     pub fn route(&self, account_id: &str, values: &[Option<&str>]) -> Vec<usize> {
         let owned = normalise(values);
         let values: Vec<Option<&str>> = owned.iter().map(|v| v.as_deref()).collect();
-        let mut out = self.lowest(self.matching(&values, None));
+        let mut hits = self.matching(&values, None);
+        if let Some(x) = self.excluded.get(account_id) {
+            hits.retain(|h| !x.contains(h));
+        }
+        let mut out = self.lowest(hits);
         if let Some(m) = self.manual.get(account_id) {
             out.extend(m);
         }
         out.sort_unstable();
         out.dedup();
         out
+    }
+
+    /// Every node whose rules match `values` (following `fields`), before exclusion
+    /// records, manual associations and the lowest-per-branch step.
+    pub fn rule_matches(&self, values: &[Option<&str>]) -> Vec<usize> {
+        let owned = normalise(values);
+        let values: Vec<Option<&str>> = owned.iter().map(|v| v.as_deref()).collect();
+        self.matching(&values, None)
     }
 
     /// Where a bare postal code routes, reading only the items on the postal field (and on

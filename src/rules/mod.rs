@@ -196,6 +196,10 @@ pub struct RuleNode {
     pub rules: Vec<Rule>,
     /// Accounts placed here by hand (named-account exceptions).
     pub manual_accounts: Vec<String>,
+    /// Accounts this node's rules must skip (Salesforce `Territory2ObjectExclusion`, API
+    /// 54.0+): used when a segment's exceptions are too many for exclusion rules.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub excluded_accounts: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -228,6 +232,9 @@ pub struct RuleStats {
     pub values_per_territory_max: usize,
     pub manual_accounts: usize,
     pub key_field_territories: usize,
+    /// Account × territory exclusion records (segments whose exceptions overflow rules).
+    #[serde(default)]
+    pub exclusion_records: usize,
 }
 
 /// The Salesforce Account field an accounts.csv column maps to (INTERFACE.md).

@@ -270,3 +270,50 @@ fn oversized_postal_lists_fall_back_to_the_key_field() {
     assert!(report.ok(), "{:?}", report.failures);
     assert_eq!(report.rules_replayed.unwrap().0, 5000);
 }
+
+/// More named-account exceptions than a segment root's 15 rules can exclude (long account
+/// numbers, postal codes shared evenly by both territories): the exclusions become
+/// Territory2ObjectExclusion records, and the replay is still exact.
+#[test]
+fn exceptions_beyond_the_rule_limit_become_exclusion_records() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut csv = String::from("account_id,x,y,postal_code\n");
+    for i in 0..4000 {
+        let x = (i % 200) as f64;
+        let y = (i / 200) as f64;
+        // 100-character account numbers: nine fit in one 1,000-character rule item.
+        csv.push_str(&format!("A{i:099},{x},{y},{}\n", 10001 + i % 2));
+    }
+    write(tmp.path(), "accounts.csv", &csv);
+    let s = write(
+        tmp.path(),
+        "s.toml",
+        "name = \"records\"\n[input]\naccounts = \"accounts.csv\"\ncoordinates = \"xy\"\nunit = \"account\"\n[plan]\nterritories = 2\n[[balance]]\nmetric = \"accounts\"\ntolerance = 0.05\n[objective]\nweight = \"accounts\"\n",
+    );
+    let out = plan(tmp.path(), "out", &s, &[]);
+    let set: RuleSet =
+        serde_json::from_str(&std::fs::read_to_string(out.join("rules.json")).unwrap()).unwrap();
+    assert!(
+        set.stats.manual_accounts >= 1500,
+        "{}",
+        set.stats.manual_accounts
+    );
+    assert!(
+        set.nodes
+            .iter()
+            .all(|n| n.rules.iter().all(|r| !r.name.contains("_Exclude"))),
+        "no exclusion rules once records are used"
+    );
+    let records: usize = set.nodes.iter().map(|n| n.excluded_accounts.len()).sum();
+    assert_eq!(records, set.stats.exclusion_records);
+    assert!(records >= set.stats.manual_accounts, "{records}");
+    let (errors, _) = validate(&set);
+    assert!(errors.is_empty(), "{errors:?}");
+    let (header, rows) =
+        read_csv(&out.join("salesforce/20-data/Territory2ObjectExclusion.keys.csv"));
+    assert_eq!(header, ["AccountNumber", "TerritoryDeveloperName"]);
+    assert_eq!(rows.len(), records);
+    let report = check_dir(&out).unwrap();
+    assert!(report.ok(), "{:?}", report.failures);
+    assert_eq!(report.rules_replayed.unwrap().0, 4000);
+}
