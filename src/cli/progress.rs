@@ -8,6 +8,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 pub struct Phases {
     bar: Option<ProgressBar>,
+    started: std::time::Instant,
 }
 
 impl Phases {
@@ -21,16 +22,21 @@ impl Phases {
             b.enable_steady_tick(Duration::from_millis(120));
             b
         });
-        Phases { bar }
+        Phases {
+            bar,
+            started: std::time::Instant::now(),
+        }
     }
 
     pub fn phase(&self, msg: &str) {
+        terraplan::solve::debug(&format!("at {:?}: {msg}", self.started.elapsed()));
         if let Some(b) = &self.bar {
             b.set_message(msg.to_string());
         }
     }
 
     pub fn done(&self) {
+        terraplan::solve::debug(&format!("at {:?}: done", self.started.elapsed()));
         if let Some(b) = &self.bar {
             b.finish_and_clear();
         }

@@ -60,6 +60,7 @@ pub fn lagrangian(
 ) -> Dual {
     let (k, m) = (norm.k, norm.m);
     let n = norm.p.coords.len();
+    let t0 = std::time::Instant::now();
     let index = CentreIndex::new(norm, centres);
     let near = NEAR.min(k);
     // Each unit's NEAR cheapest groups, nearest first, and the cost floor of every other
@@ -121,6 +122,16 @@ pub fn lagrangian(
             .iter()
             .filter_map(|&g| columns[g].as_deref().map(|c| (g, c)))
             .collect();
+        // Per metric the lowest and highest price among them: with a unit's `tail`, a
+        // floor under all their costs, so most units skip the loop over them.
+        let mut clo = vec![f64::INFINITY; m];
+        let mut chi = vec![f64::NEG_INFINITY; m];
+        for &(g, _) in &cheap {
+            for j in 0..m {
+                clo[j] = clo[j].min(price[(g, j)]);
+                chi[j] = chi[j].max(price[(g, j)]);
+            }
+        }
         // Each unit's cheapest priced group among its nearest and the cheapest-priced
         // ones, in parallel, summed in unit order.
         let picks: Vec<(u32, f64, bool)> = (0..n)
@@ -137,10 +148,17 @@ pub fn lagrangian(
                     }
                 }
                 // A listed group costs at most `tail`, so the floor never undercuts it.
-                for &(g, col) in &cheap {
-                    let v = f64::from(col[u]).max(tail) + dot(lanes.row(g), row);
-                    if better(v, g as u32, best) {
-                        best = (g as u32, v);
+                let values = &vs[u * m..(u + 1) * m];
+                let floor = tail
+                    + (0..m)
+                        .map(|j| values[j] * if values[j] >= 0.0 { clo[j] } else { chi[j] })
+                        .sum::<f64>();
+                if !cheap.is_empty() && floor <= best.1 + 1e-9 * best.1.abs() {
+                    for &(g, col) in &cheap {
+                        let v = f64::from(col[u]).max(tail) + dot(lanes.row(g), row);
+                        if better(v, g as u32, best) {
+                            best = (g as u32, v);
+                        }
                     }
                 }
                 let scan = exact && tail + dot(pmin.row(0), row) < best.1;
@@ -225,8 +243,9 @@ pub fn lagrangian(
         minus.zip_mut_with(&sm, |p, s| *p = (*p + step * s).max(0.0));
     }
     super::debug(&format!(
-        "lagrangian: {iters_run} iterations, bound {best:.6e}, {} columns",
-        columns.iter().flatten().count()
+        "lagrangian: {iters_run} iterations, bound {best:.6e}, {} columns, {:?}",
+        columns.iter().flatten().count(),
+        t0.elapsed()
     ));
     Dual {
         bound: best,

@@ -382,7 +382,7 @@ fn solve_once(norm: &Norm, opt: &Options, seed: u64) -> Result<Solution, Error> 
         greedy::assign(norm, &greedy::priced(norm, &cand, &dual.prices)),
     );
     if let Some(b) = books {
-        starts.insert(0, b);
+        starts.insert(1, b);
     }
     timings.push(("dual".to_string(), t.elapsed().as_secs_f64()));
     debug(&format!(
