@@ -9,8 +9,9 @@
 //! costs; a group's column of costs is computed the first time its price makes it one of
 //! the cheapest; the rest of a unit's row is scanned only when the floor of those groups
 //! (the list's last cost, the lowest prices) is below the best found. Costs outside the
-//! list are taken from below (chord distance, at least the list's last cost), so every
-//! step's value is a valid bound.
+//! list are taken from below (chord distance, at least the list's last cost). Steps skip
+//! that scan and only move prices; the reported bound is one evaluation with the scan at
+//! the best prices, so it is valid.
 
 use ndarray::Array2;
 use rayon::prelude::*;
@@ -42,11 +43,11 @@ impl Dual {
     }
 }
 
-/// Groups per unit the subgradient steps consider. `exact` steps also scan a unit's whole
-/// row where the floor of the unpriced groups is below its best, so that their values are
-/// valid bounds; the other steps only set prices.
+/// Groups per unit the subgradient steps consider. The final evaluation of an `exact`
+/// dual also scans a unit's whole row where the floor of the unpriced groups is below its
+/// best, so that its value is a valid bound; the steps only set prices.
 const NEAR: usize = 24;
-/// Lowest-priced groups per metric priced for every unit, at first.
+/// Lowest-priced groups per metric priced for every unit.
 const CHEAP: usize = 8;
 
 pub fn lagrangian(
@@ -96,10 +97,7 @@ pub fn lagrangian(
     }
     let vs = norm.vn.as_slice().expect("metrics are in standard layout");
     let sites = index.sites();
-    let mut columns: Vec<Option<Vec<f32>>> = vec![None; k];
-    // Groups priced for every unit per metric: doubled while many units still need a
-    // full row (many groups priced very low), which bounds the cost of a step.
-    let mut take = CHEAP;
+    let mut columns = Columns::new(n, k);
     let mut best = f64::NEG_INFINITY;
     let mut best_prices = &plus - &minus;
     let mut best_assign: (f64, Vec<u32>) = (f64::INFINITY, Vec::new());
@@ -107,34 +105,33 @@ pub fn lagrangian(
     let mut since_improved = 0;
     let mut iters_run = 0;
     let mut target = upper;
-    for _ in 0..iters {
-        iters_run += 1;
+    let mut stop = false;
+    loop {
+        // Steps only set prices; an `exact` dual ends with one evaluation at the best
+        // prices that also scans the rows the priced groups may not cover: its value is
+        // the bound.
+        let finish = stop || iters_run == iters;
+        if finish && !exact {
+            break;
+        }
+        if finish {
+            plus = best_prices.mapv(|p| p.max(0.0));
+            minus = best_prices.mapv(|p| (-p).max(0.0));
+        } else {
+            iters_run += 1;
+        }
         let price = &plus - &minus;
         let lanes = Lanes::of(&price);
-        let (cheap, pmin) = cheapest(&price, take);
+        let (cheap, pmin) = cheapest(&price, CHEAP);
         let pmin = Lanes::of(&Array2::from_shape_vec((1, m), pmin).expect("one row of m"));
-        for &g in &cheap {
-            if columns[g].is_none() {
-                columns[g] = Some(column(norm, &index, g));
-            }
-        }
-        let cheap: Vec<(usize, &[f32])> = cheap
+        let cheap: Vec<(usize, usize)> = cheap
             .iter()
-            .filter_map(|&g| columns[g].as_deref().map(|c| (g, c)))
+            .map(|&g| (g, columns.slot(norm, &index, g)))
             .collect();
-        // Per metric the lowest and highest price among them: with a unit's `tail`, a
-        // floor under all their costs, so most units skip the loop over them.
-        let mut clo = vec![f64::INFINITY; m];
-        let mut chi = vec![f64::NEG_INFINITY; m];
-        for &(g, _) in &cheap {
-            for j in 0..m {
-                clo[j] = clo[j].min(price[(g, j)]);
-                chi[j] = chi[j].max(price[(g, j)]);
-            }
-        }
+        let columns = &columns;
         // Each unit's cheapest priced group among its nearest and the cheapest-priced
         // ones, in parallel, summed in unit order.
-        let picks: Vec<(u32, f64, bool)> = (0..n)
+        let picks: Vec<(u32, f64)> = (0..n)
             .into_par_iter()
             .map(|u| {
                 let row = rows.row(u);
@@ -148,20 +145,14 @@ pub fn lagrangian(
                     }
                 }
                 // A listed group costs at most `tail`, so the floor never undercuts it.
-                let values = &vs[u * m..(u + 1) * m];
-                let floor = tail
-                    + (0..m)
-                        .map(|j| values[j] * if values[j] >= 0.0 { clo[j] } else { chi[j] })
-                        .sum::<f64>();
-                if !cheap.is_empty() && floor <= best.1 + 1e-9 * best.1.abs() {
-                    for &(g, col) in &cheap {
-                        let v = f64::from(col[u]).max(tail) + dot(lanes.row(g), row);
-                        if better(v, g as u32, best) {
-                            best = (g as u32, v);
-                        }
+                let costs = columns.row(u);
+                for &(g, slot) in &cheap {
+                    let v = f64::from(costs[slot]).max(tail) + dot(lanes.row(g), row);
+                    if better(v, g as u32, best) {
+                        best = (g as u32, v);
                     }
                 }
-                let scan = exact && tail + dot(pmin.row(0), row) < best.1;
+                let scan = finish && tail + dot(pmin.row(0), row) < best.1;
                 if scan {
                     for (g, site) in sites.iter().enumerate() {
                         let c = far_cost(norm, u, g, site).max(tail);
@@ -171,15 +162,12 @@ pub fn lagrangian(
                         }
                     }
                 }
-                (best.0, best.1, scan)
+                best
             })
             .collect();
-        if picks.iter().filter(|p| p.2).count() > n / 64 {
-            take = (take * 2).min(k);
-        }
         let mut value: f64 = picks.iter().map(|p| p.1).sum();
         let mut loads = Array2::<f64>::zeros((k, m));
-        for (u, &(g, _, _)) in picks.iter().enumerate() {
+        for (u, &(g, _)) in picks.iter().enumerate() {
             for j in 0..m {
                 loads[(g as usize, j)] += vs[u * m + j];
             }
@@ -194,6 +182,10 @@ pub fn lagrangian(
         }
         if violation <= best_assign.0 {
             best_assign = (violation, picks.iter().map(|p| p.0).collect());
+        }
+        if finish {
+            best = value;
+            break;
         }
         if best == f64::NEG_INFINITY || value > best + 1e-9 * best.abs() {
             best = value;
@@ -228,13 +220,15 @@ pub fn lagrangian(
             }
         }
         if norm2 < 1e-18 || theta < 1e-4 {
-            break;
+            stop = true;
+            continue;
         }
         // The step aims at the incumbent's objective. An incumbent that breaks bands is no
         // upper bound: once the dual reaches it, the aim moves 5% above the best value.
         if target - best <= 1e-6 * target.abs() {
             if upper_is_feasible {
-                break;
+                stop = true;
+                continue;
             }
             target = best + 0.05 * best.abs();
         }
@@ -244,7 +238,7 @@ pub fn lagrangian(
     }
     super::debug(&format!(
         "lagrangian: {iters_run} iterations, bound {best:.6e}, {} columns, {:?}",
-        columns.iter().flatten().count(),
+        columns.count,
         t0.elapsed()
     ));
     Dual {
@@ -294,15 +288,60 @@ fn better(v: f64, g: u32, best: (u32, f64)) -> bool {
     v < best.1 || (v == best.1 && g < best.0)
 }
 
-/// Every unit's cost in group `g`, from below (chord distance): the column of a group
-/// priced among the lowest.
-/// Stored in single precision, rounded down so that it stays a bound.
-fn column(norm: &Norm, index: &CentreIndex, g: usize) -> Vec<f32> {
-    let site = index.sites()[g];
-    (0..norm.p.coords.len())
-        .into_par_iter()
-        .map(|u| (far_cost(norm, u, g, &site) * (1.0 - 1e-6)) as f32)
-        .collect()
+/// Every unit's cost, from below (chord distance), in each group that was ever priced
+/// among the lowest: single precision, rounded down so that it stays a bound. Stored unit
+/// by unit (`stride` slots per unit, doubled when full), so a step reads one short row per
+/// unit rather than one far-apart column per group.
+struct Columns {
+    n: usize,
+    stride: usize,
+    count: usize,
+    slot_of: Vec<Option<usize>>,
+    data: Vec<f32>,
+}
+
+impl Columns {
+    fn new(n: usize, k: usize) -> Columns {
+        Columns {
+            n,
+            stride: 0,
+            count: 0,
+            slot_of: vec![None; k],
+            data: Vec::new(),
+        }
+    }
+
+    /// Group `g`'s slot, computing its column the first time.
+    fn slot(&mut self, norm: &Norm, index: &CentreIndex, g: usize) -> usize {
+        if let Some(s) = self.slot_of[g] {
+            return s;
+        }
+        if self.count == self.stride {
+            let stride = (self.stride * 2).max(8);
+            let mut data = vec![0f32; self.n * stride];
+            if self.stride > 0 {
+                for (new, old) in data.chunks_mut(stride).zip(self.data.chunks(self.stride)) {
+                    new[..self.stride].copy_from_slice(old);
+                }
+            }
+            self.data = data;
+            self.stride = stride;
+        }
+        let site = index.sites()[g];
+        let slot = self.count;
+        self.data
+            .par_chunks_mut(self.stride)
+            .enumerate()
+            .for_each(|(u, row)| row[slot] = (far_cost(norm, u, g, &site) * (1.0 - 1e-6)) as f32);
+        self.count += 1;
+        self.slot_of[g] = Some(slot);
+        slot
+    }
+
+    #[inline]
+    fn row(&self, u: usize) -> &[f32] {
+        &self.data[u * self.stride..u * self.stride + self.count]
+    }
 }
 
 #[inline]
