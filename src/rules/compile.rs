@@ -573,6 +573,8 @@ pub fn compile(input: &Input) -> Result<RuleSet, String> {
         .as_ref()
         .map(|k| k.mapping.iter().cloned().collect())
         .unwrap_or_default();
+    // Set once a replay of the rules as they stand finds nothing wrong.
+    let mut current = false;
     for round in 0..4 {
         let t = std::time::Instant::now();
         apply_exceptions(&mut set, input, &manual, &excluded, &roots, &key_of)?;
@@ -593,6 +595,10 @@ pub fn compile(input: &Input) -> Result<RuleSet, String> {
             wrong.len(),
             t.elapsed()
         ));
+        if wrong.is_empty() {
+            current = true;
+            break;
+        }
         let mut changed = false;
         for (i, got) in wrong {
             manual[i] = true;
@@ -614,7 +620,9 @@ pub fn compile(input: &Input) -> Result<RuleSet, String> {
             break;
         }
     }
-    apply_exceptions(&mut set, input, &manual, &excluded, &roots, &key_of)?;
+    if !current {
+        apply_exceptions(&mut set, input, &manual, &excluded, &roots, &key_of)?;
+    }
     set.stats.manual_accounts = manual.iter().filter(|&&m| m).count();
     set.stats.exclusion_records = set.nodes.iter().map(|n| n.excluded_accounts.len()).sum();
     Ok(set)
