@@ -76,15 +76,23 @@ pub fn run(a: PlanArgs) -> anyhow::Result<u8> {
             .map_or("n/a".to_string(), |g| format!("{:.2}%", g * 100.0));
         let bound = o.lp_bound.map_or("n/a".into(), |b| format!("{b:.4e}"));
         if let Some(e) = &o.exact {
+            let proven = match (e.mip_bound, e.heuristic_gap) {
+                (Some(b), Some(g)) => format!(
+                    "proven bound {b:.4e}; the heuristic's {:.4e} is {:.2}% above the bound",
+                    e.heuristic_objective,
+                    g * 100.0
+                ),
+                _ => format!(
+                    "no bound proven within the time limit (heuristic {:.4e})",
+                    e.heuristic_objective
+                ),
+            };
             println!(
-                "  exact MIP at the final centres ({}, {:.1} s, {} binaries): best {:.4e}, proven bound {:.4e}; the heuristic's {:.4e} is {:.2}% above the bound{}",
+                "  exact MIP at the final centres ({}, {:.1} s, {} binaries): best {:.4e}, {proven}{}",
                 e.status,
                 e.seconds,
                 e.variables,
                 e.mip_objective,
-                e.mip_bound,
-                e.heuristic_objective,
-                e.heuristic_gap * 100.0,
                 if e.adopted {
                     "; the MIP's shorter plan was adopted"
                 } else {

@@ -436,7 +436,9 @@ fn exact_summary(solutions: &[&solve::Solution]) -> Option<solve::ExactInfo> {
     let all: Vec<&solve::ExactInfo> = solutions.iter().filter_map(|s| s.exact.as_ref()).collect();
     let first = all.first()?;
     let sum = |f: &dyn Fn(&solve::ExactInfo) -> f64| all.iter().map(|e| f(e)).sum::<f64>();
-    let (heuristic, bound) = (sum(&|e| e.heuristic_objective), sum(&|e| e.mip_bound));
+    let heuristic = sum(&|e| e.heuristic_objective);
+    // A bound for the whole plan only when every partition has one.
+    let bound = all.iter().map(|e| e.mip_bound).sum::<Option<f64>>();
     let mut statuses: Vec<&str> = all.iter().map(|e| e.status.as_str()).collect();
     statuses.dedup();
     Some(solve::ExactInfo {
@@ -448,11 +450,7 @@ fn exact_summary(solutions: &[&solve::Solution]) -> Option<solve::ExactInfo> {
         heuristic_objective: heuristic,
         mip_objective: sum(&|e| e.mip_objective),
         mip_bound: bound,
-        heuristic_gap: if bound > 0.0 {
-            (heuristic - bound) / bound
-        } else {
-            0.0
-        },
+        heuristic_gap: solve::proven_gap(heuristic, bound),
         seconds: sum(&|e| e.seconds),
         variables: all.iter().map(|e| e.variables).sum(),
         adopted: all.iter().any(|e| e.adopted),

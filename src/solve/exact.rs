@@ -116,22 +116,19 @@ pub fn solve(
         })
         .collect();
     let mip_objective: f64 = (0..n).map(|u| cost(u, assignment[u] as usize)).sum();
+    // HiGHS reports −∞ when the limit ran out before the root relaxation was solved.
     let bound = solved
         .double_info_value(c"mip_dual_bound")
-        .map(|b| b / scale)
-        .unwrap_or(f64::NEG_INFINITY)
-        .min(mip_objective);
+        .ok()
+        .filter(|b| b.is_finite())
+        .map(|b| (b / scale).min(mip_objective));
     Ok(Exact {
         info: ExactInfo {
             status,
             heuristic_objective: heuristic,
             mip_objective,
             mip_bound: bound,
-            heuristic_gap: if bound > 0.0 {
-                (heuristic - bound) / bound
-            } else {
-                0.0
-            },
+            heuristic_gap: super::proven_gap(heuristic, bound),
             seconds: t.elapsed().as_secs_f64(),
             variables: n * k,
             adopted: false,

@@ -31,8 +31,20 @@ pub fn run(st: &mut State, contiguity: bool) {
     } else {
         repair(st, false);
     }
+    let k = st.norm.k;
     for _ in 0..6 {
-        let moved = passes(st, Mode::Improve, contiguity);
+        let mut moved = passes(st, Mode::Improve, contiguity, &mut vec![false; k]);
+        // Exchanges are looked for between groups that changed since the last look.
+        let mut active = vec![true; k];
+        for _ in 0..MAX_PASSES {
+            let mut touched = vec![false; k];
+            let swapped = swap_improve(st, contiguity, &active, &mut touched);
+            if swapped == 0 {
+                break;
+            }
+            moved += swapped + passes(st, Mode::Improve, contiguity, &mut touched);
+            active = touched;
+        }
         st.recentre();
         if moved == 0 {
             break;
@@ -62,11 +74,15 @@ fn repair(st: &mut State, contiguity: bool) {
     }
 }
 
-fn passes(st: &mut State, mode: Mode, contiguity: bool) -> usize {
+/// Passes until none moves a unit; marks the groups the moves touched in `touched`.
+fn passes(st: &mut State, mode: Mode, contiguity: bool, touched: &mut [bool]) -> usize {
     let mut total = 0;
     let mut active = vec![true; st.norm.k];
     for _ in 0..MAX_PASSES {
         let moved = pass(st, mode, contiguity, &mut active);
+        for (t, a) in touched.iter_mut().zip(&active) {
+            *t |= *a;
+        }
         total += moved;
         if moved == 0 {
             break;
@@ -187,7 +203,6 @@ fn pass(st: &mut State, mode: Mode, contiguity: bool, active: &mut Vec<bool>) ->
 /// the shared border (when contiguity is kept) and the exchange must lower the violation.
 fn swap_pass(st: &mut State, contiguity: bool) -> usize {
     let k = st.norm.k;
-    let m = st.norm.m;
     let mut applied = 0;
     for g in 0..k {
         if st.group_violation(g) <= EPS {
@@ -215,22 +230,9 @@ fn swap_pass(st: &mut State, contiguity: bool) -> usize {
             us.dedup();
             vs.sort_unstable();
             vs.dedup();
-            let b = &st.norm.bands;
             for &u in us.iter() {
                 for &v in vs.iter() {
-                    let mut dv = 0.0;
-                    for j in 0..m {
-                        let delta = st.norm.vn[(v, j)] - st.norm.vn[(u, j)];
-                        if delta == 0.0 {
-                            continue;
-                        }
-                        let (lg, lh) = (st.loads[(g, j)], st.loads[(h, j)]);
-                        dv += band_violation(lg + delta, b.lo[(g, j)], b.hi[(g, j)])
-                            - band_violation(lg, b.lo[(g, j)], b.hi[(g, j)]);
-                        dv += band_violation(lh - delta, b.lo[(h, j)], b.hi[(h, j)])
-                            - band_violation(lh, b.lo[(h, j)], b.hi[(h, j)]);
-                    }
-                    dv += st.budget_delta(&[(u, h), (v, g)]);
+                    let dv = swap_delta_violation(st, u, v);
                     if dv >= -EPS {
                         continue;
                     }
@@ -259,6 +261,110 @@ fn swap_pass(st: &mut State, contiguity: bool) -> usize {
         }
     }
     applied
+}
+
+/// Change in total violation if `u` and `v` (in different groups) traded places.
+fn swap_delta_violation(st: &State, u: usize, v: usize) -> f64 {
+    let (g, h) = (st.assign[u] as usize, st.assign[v] as usize);
+    let b = &st.norm.bands;
+    let mut dv = 0.0;
+    for j in 0..st.norm.m {
+        let delta = st.norm.vn[(v, j)] - st.norm.vn[(u, j)];
+        if delta == 0.0 {
+            continue;
+        }
+        let (lg, lh) = (st.loads[(g, j)], st.loads[(h, j)]);
+        dv += band_violation(lg + delta, b.lo[(g, j)], b.hi[(g, j)])
+            - band_violation(lg, b.lo[(g, j)], b.hi[(g, j)]);
+        dv += band_violation(lh - delta, b.lo[(h, j)], b.hi[(h, j)])
+            - band_violation(lh, b.lo[(h, j)], b.hi[(h, j)]);
+    }
+    dv + st.budget_delta(&[(u, h), (v, g)])
+}
+
+/// Exchanges across a border that shorten the plan and keep every band. Where the bands
+/// are tight few single moves are allowed, but trading a unit for a similar one often is:
+/// without them a 52-unit segment of the sample ended 16% above its proven optimum.
+/// The best exchange per pair of neighbouring groups is found in parallel; they are
+/// applied in order of gain, each re-checked against the plan as it now stands.
+/// Only pairs with an `active` group are searched; groups that trade are marked `touched`.
+fn swap_improve(st: &mut State, contiguity: bool, active: &[bool], touched: &mut [bool]) -> usize {
+    let shared: &State = st;
+    let mut proposals: Vec<(f64, u32, u32)> = (0..shared.norm.k)
+        .into_par_iter()
+        .flat_map_iter(|g| best_swaps(shared, g, active))
+        .collect();
+    proposals.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+    let mut applied = 0;
+    for (_, u, v) in proposals {
+        let (u, v) = (u as usize, v as usize);
+        let (g, h) = (st.assign[u] as usize, st.assign[v] as usize);
+        if g == h {
+            continue;
+        }
+        let dc = st.cost(u, h) + st.cost(v, g) - st.cost(u, g) - st.cost(v, h);
+        if !accept(Mode::Improve, swap_delta_violation(st, u, v), dc) {
+            continue;
+        }
+        let before = if contiguity {
+            st.components(g).len() + st.components(h).len()
+        } else {
+            0
+        };
+        st.move_unit(u, h);
+        st.move_unit(v, g);
+        if contiguity && st.components(g).len() + st.components(h).len() > before {
+            st.move_unit(u, g);
+            st.move_unit(v, h);
+            continue;
+        }
+        touched[g] = true;
+        touched[h] = true;
+        applied += 1;
+    }
+    applied
+}
+
+/// For group `g` and each neighbouring group `h > g`: the exchange of border units that
+/// shortens the plan most without breaking a band, as (gain, unit of g, unit of h).
+fn best_swaps(st: &State, g: usize, active: &[bool]) -> Vec<(f64, u32, u32)> {
+    let mut border: std::collections::BTreeMap<usize, (Vec<usize>, Vec<usize>)> =
+        Default::default();
+    for &u in &st.members[g] {
+        let u = u as usize;
+        for &v in st.norm.p.adjacency.of(u) {
+            let h = st.assign[v as usize] as usize;
+            if h > g && (active[g] || active[h]) {
+                let e = border.entry(h).or_default();
+                e.0.push(u);
+                e.1.push(v as usize);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for (h, (mut us, mut vs)) in border {
+        us.sort_unstable();
+        us.dedup();
+        vs.sort_unstable();
+        vs.dedup();
+        // Distances once per unit, not once per pair.
+        let gain_u: Vec<f64> = us.iter().map(|&u| st.cost(u, h) - st.cost(u, g)).collect();
+        let gain_v: Vec<f64> = vs.iter().map(|&v| st.cost(v, g) - st.cost(v, h)).collect();
+        let mut best: Option<(f64, u32, u32)> = None;
+        for (&u, &du) in us.iter().zip(&gain_u) {
+            for (&v, &dv) in vs.iter().zip(&gain_v) {
+                let dc = du + dv;
+                if best.is_some_and(|b| dc >= b.0) || !accept(Mode::Improve, 0.0, dc) {
+                    continue;
+                }
+                if swap_delta_violation(st, u, v) <= EPS {
+                    best = Some((dc, u as u32, v as u32));
+                }
+            }
+        }
+        out.extend(best);
+    }
+    out
 }
 
 /// Every component of a group but its heaviest joins the neighbouring group it borders most.
@@ -300,5 +406,43 @@ fn seat_empty_groups(st: &mut State) {
         if let Some((_, u)) = pick {
             st.move_unit(u, g);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use ndarray::Array2;
+
+    use super::*;
+    use crate::geometry::Coordinates;
+    use crate::solve::{Norm, Problem};
+    use crate::units::Adjacency;
+
+    /// Four units on a line and two groups that must hold exactly two each: no single
+    /// move keeps the bands, one exchange halves the distance.
+    #[test]
+    fn exchanges_shorten_plans_that_no_single_move_can() {
+        let coords = [[0.0, 0.0], [1.0, 0.0], [2.0, 0.0], [3.0, 0.0]];
+        let weight = [1.0; 4];
+        let values = Array2::from_elem((4, 1), 1.0);
+        let adjacency = Adjacency::from_edges(4, &[(0, 1), (1, 2), (2, 3)]);
+        let targets = Array2::from_elem((2, 1), 2.0);
+        let p = Problem {
+            coordinates: Coordinates::Xy,
+            coords: &coords,
+            weight: &weight,
+            values: &values,
+            lo: targets.clone(),
+            hi: targets.clone(),
+            targets,
+            adjacency: &adjacency,
+            realign: None,
+        };
+        let norm = Norm::new(&p);
+        let mut st = State::new(&norm, vec![0, 1, 0, 1], vec![[0.0, 0.0], [3.0, 0.0]]);
+        run(&mut st, false);
+        assert_eq!(st.assign, vec![0, 0, 1, 1]);
+        assert!(st.meets_bands());
+        assert!((st.objective() - 2.0).abs() < 1e-9, "{}", st.objective());
     }
 }

@@ -491,14 +491,23 @@ pub struct ExactInfo {
     /// The heuristic's objective at the same centres (the MIP's warm start).
     pub heuristic_objective: f64,
     pub mip_objective: f64,
-    /// HiGHS's proven lower bound.
-    pub mip_bound: f64,
+    /// HiGHS's proven lower bound; None (null) when the time limit ran out before one.
+    pub mip_bound: Option<f64>,
     /// (heuristic − bound) / bound: how far the heuristic can be from the optimum.
-    pub heuristic_gap: f64,
+    pub heuristic_gap: Option<f64>,
     pub seconds: f64,
     pub variables: usize,
     /// The MIP's plan replaced the heuristic's (shorter, and contiguity not required).
     pub adopted: bool,
+}
+
+/// (heuristic − bound) / bound, 0 when both are 0; None without a bound.
+pub fn proven_gap(heuristic: f64, bound: Option<f64>) -> Option<f64> {
+    match bound {
+        Some(b) if b > 0.0 => Some((heuristic - b) / b),
+        Some(_) if heuristic <= 0.0 => Some(0.0),
+        _ => None,
+    }
 }
 
 /// Whether this build can solve the exact MIP (`--features highs`).
@@ -518,7 +527,7 @@ fn exact_step<'a>(
     let e = exact::solve(norm, &st.centres, &st.assign, limit).map_err(Error::Solver)?;
     let mut info = e.info;
     debug(&format!(
-        "exact: {} in {:.2}s, heuristic {:.6e}, mip {:.6e}, bound {:.6e}",
+        "exact: {} in {:.2}s, heuristic {:.6e}, mip {:.6e}, bound {:?}",
         info.status, info.seconds, info.heuristic_objective, info.mip_objective, info.mip_bound
     ));
     if !opt.contiguity && info.mip_objective < info.heuristic_objective * (1.0 - 1e-9) {
@@ -589,8 +598,22 @@ fn worst_groups(st: &state::State) -> String {
         .take(5)
         .map(|&(x, g)| {
             format!(
-                "g{g} {x:.2} ({} units, loads {:?})",
+                "g{g} {x:.2} ({} units, lo {:?} hi {:?}, loads {:?})",
                 st.members[g].len(),
+                st.norm
+                    .bands
+                    .lo
+                    .row(g)
+                    .iter()
+                    .map(|l| (l * 100.0).round() / 100.0)
+                    .collect::<Vec<_>>(),
+                st.norm
+                    .bands
+                    .hi
+                    .row(g)
+                    .iter()
+                    .map(|l| (l * 100.0).round() / 100.0)
+                    .collect::<Vec<_>>(),
                 st.loads
                     .row(g)
                     .iter()
