@@ -33,7 +33,13 @@ pub fn run(st: &mut State, contiguity: bool) {
     }
     let k = st.norm.k;
     for _ in 0..6 {
-        let mut moved = passes(st, Mode::Improve, contiguity, &mut vec![false; k]);
+        let mut moved = passes(
+            st,
+            Mode::Improve,
+            contiguity,
+            vec![true; k],
+            &mut vec![false; k],
+        );
         // Exchanges are looked for between groups that changed since the last look.
         let mut active = vec![true; k];
         for _ in 0..MAX_PASSES {
@@ -42,7 +48,9 @@ pub fn run(st: &mut State, contiguity: bool) {
             if swapped == 0 {
                 break;
             }
-            moved += swapped + passes(st, Mode::Improve, contiguity, &mut touched);
+            // Only moves from or into a group that traded can have become worth making.
+            let start = touched.clone();
+            moved += swapped + passes(st, Mode::Improve, contiguity, start, &mut touched);
             active = touched;
         }
         st.recentre();
@@ -74,10 +82,16 @@ fn repair(st: &mut State, contiguity: bool) {
     }
 }
 
-/// Passes until none moves a unit; marks the groups the moves touched in `touched`.
-fn passes(st: &mut State, mode: Mode, contiguity: bool, touched: &mut [bool]) -> usize {
+/// Passes until none moves a unit, the first over units in or next to an `active` group;
+/// marks the groups the moves touched in `touched`.
+fn passes(
+    st: &mut State,
+    mode: Mode,
+    contiguity: bool,
+    mut active: Vec<bool>,
+    touched: &mut [bool],
+) -> usize {
     let mut total = 0;
-    let mut active = vec![true; st.norm.k];
     for _ in 0..MAX_PASSES {
         let moved = pass(st, mode, contiguity, &mut active);
         for (t, a) in touched.iter_mut().zip(&active) {
