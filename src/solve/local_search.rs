@@ -257,24 +257,32 @@ fn swap_pass(st: &mut State, contiguity: bool) -> usize {
                 }
             }
         }
-        if let Some((_, _, u, v)) = best {
-            let h = st.assign[v] as usize;
-            let before = if contiguity {
-                st.components(g).len() + st.components(h).len()
-            } else {
-                0
-            };
-            st.move_unit(u, h);
-            st.move_unit(v, g);
-            if contiguity && st.components(g).len() + st.components(h).len() > before {
-                st.move_unit(u, g);
-                st.move_unit(v, h);
-                continue;
-            }
+        if let Some((_, _, u, v)) = best
+            && trade(st, u, v, contiguity)
+        {
             applied += 1;
         }
     }
     applied
+}
+
+/// `u` and `v` (in different groups) trade places, unless that splits either group into
+/// more pieces when contiguity is kept. Returns whether they traded.
+fn trade(st: &mut State, u: usize, v: usize, contiguity: bool) -> bool {
+    let (g, h) = (st.assign[u] as usize, st.assign[v] as usize);
+    let before = if contiguity {
+        st.components(g).len() + st.components(h).len()
+    } else {
+        0
+    };
+    st.move_unit(u, h);
+    st.move_unit(v, g);
+    if contiguity && st.components(g).len() + st.components(h).len() > before {
+        st.move_unit(u, g);
+        st.move_unit(v, h);
+        return false;
+    }
+    true
 }
 
 /// Change in total violation if `u` and `v` (in different groups) traded places.
@@ -320,16 +328,7 @@ fn swap_improve(st: &mut State, contiguity: bool, active: &[bool], touched: &mut
         if !accept(Mode::Improve, swap_delta_violation(st, u, v), dc) {
             continue;
         }
-        let before = if contiguity {
-            st.components(g).len() + st.components(h).len()
-        } else {
-            0
-        };
-        st.move_unit(u, h);
-        st.move_unit(v, g);
-        if contiguity && st.components(g).len() + st.components(h).len() > before {
-            st.move_unit(u, g);
-            st.move_unit(v, h);
+        if !trade(st, u, v, contiguity) {
             continue;
         }
         touched[g] = true;

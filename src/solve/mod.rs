@@ -5,10 +5,11 @@
 //!
 //! Pipeline: seed centres (k-means++) → location–allocation rounds with a regret-ordered
 //! capacitated assignment → Lagrangian dual of the fixed-centre LP (prices, bound) and, on
-//! small problems, the candidate-list LP itself (good_lp) → local search from the priced,
-//! LP-rounded and greedy starts (contiguity repair, band repair, improvement) →
-//! location–allocation cycles on warm-started duals → the dual at the final centres is the
-//! reported lower bound.
+//! small problems, the candidate-list LP itself (good_lp) → local search from the priced
+//! start (contiguity repair, band repair, improvement by moves and border exchanges) →
+//! location–allocation cycles on warm-started duals; the LP-rounded, book and greedy starts
+//! only if the cycles miss a band → the dual at the final centres is the reported lower
+//! bound.
 
 mod bound;
 mod candidates;
@@ -614,29 +615,17 @@ fn worst_groups(st: &state::State) -> String {
             format!(
                 "g{g} {x:.2} ({} units, lo {:?} hi {:?}, loads {:?})",
                 st.members[g].len(),
-                st.norm
-                    .bands
-                    .lo
-                    .row(g)
-                    .iter()
-                    .map(|l| (l * 100.0).round() / 100.0)
-                    .collect::<Vec<_>>(),
-                st.norm
-                    .bands
-                    .hi
-                    .row(g)
-                    .iter()
-                    .map(|l| (l * 100.0).round() / 100.0)
-                    .collect::<Vec<_>>(),
-                st.loads
-                    .row(g)
-                    .iter()
-                    .map(|l| (l * 100.0).round() / 100.0)
-                    .collect::<Vec<_>>()
+                hundredths(st.norm.bands.lo.row(g)),
+                hundredths(st.norm.bands.hi.row(g)),
+                hundredths(st.loads.row(g))
             )
         })
         .collect();
     format!("; {} violated: {}", v.len(), list.join(", "))
+}
+
+fn hundredths(row: ndarray::ArrayView1<f64>) -> Vec<f64> {
+    row.iter().map(|l| (l * 100.0).round() / 100.0).collect()
 }
 
 /// Phase traces on stderr when TERRAPLAN_DEBUG is set (development aid).
