@@ -229,6 +229,21 @@ fn salesforce_files_escape_values_and_keep_their_format() {
     assert!(report.ok(), "{:?}", report.failures);
 }
 
+/// Plans `accounts` (x, y, postal_code; one unit per account) into two territories balanced
+/// on accounts at ±5%; returns the output folder and its rules.json.
+fn plan_two_territories(dir: &std::path::Path, accounts: &str) -> (std::path::PathBuf, RuleSet) {
+    write(dir, "accounts.csv", accounts);
+    let s = write(
+        dir,
+        "s.toml",
+        "name = \"two\"\n[input]\naccounts = \"accounts.csv\"\ncoordinates = \"xy\"\nunit = \"account\"\n[plan]\nterritories = 2\n[[balance]]\nmetric = \"accounts\"\ntolerance = 0.05\n[objective]\nweight = \"accounts\"\n",
+    );
+    let out = plan(dir, "out", &s, &[]);
+    let set =
+        serde_json::from_str(&std::fs::read_to_string(out.join("rules.json")).unwrap()).unwrap();
+    (out, set)
+}
+
 /// Postal lists that cannot fit ten 1,000-character items fall back to the key field: a
 /// mapping table for `Territory_Key__c`, rules on the key, and the replay still exact.
 #[test]
@@ -244,15 +259,7 @@ fn oversized_postal_lists_fall_back_to_the_key_field() {
         };
         csv.push_str(&format!("A{i},{x},{},{:05}\n", (i % 101) as f64, i * 7 + 3));
     }
-    write(tmp.path(), "accounts.csv", &csv);
-    let s = write(
-        tmp.path(),
-        "s.toml",
-        "name = \"keys\"\n[input]\naccounts = \"accounts.csv\"\ncoordinates = \"xy\"\nunit = \"account\"\n[plan]\nterritories = 2\n[[balance]]\nmetric = \"accounts\"\ntolerance = 0.05\n[objective]\nweight = \"accounts\"\n",
-    );
-    let out = plan(tmp.path(), "out", &s, &[]);
-    let set: RuleSet =
-        serde_json::from_str(&std::fs::read_to_string(out.join("rules.json")).unwrap()).unwrap();
+    let (out, set) = plan_two_territories(tmp.path(), &csv);
     let key = set
         .key_field
         .as_ref()
@@ -284,15 +291,7 @@ fn exceptions_beyond_the_rule_limit_become_exclusion_records() {
         // 100-character account numbers: nine fit in one 1,000-character rule item.
         csv.push_str(&format!("A{i:099},{x},{y},{}\n", 10001 + i % 2));
     }
-    write(tmp.path(), "accounts.csv", &csv);
-    let s = write(
-        tmp.path(),
-        "s.toml",
-        "name = \"records\"\n[input]\naccounts = \"accounts.csv\"\ncoordinates = \"xy\"\nunit = \"account\"\n[plan]\nterritories = 2\n[[balance]]\nmetric = \"accounts\"\ntolerance = 0.05\n[objective]\nweight = \"accounts\"\n",
-    );
-    let out = plan(tmp.path(), "out", &s, &[]);
-    let set: RuleSet =
-        serde_json::from_str(&std::fs::read_to_string(out.join("rules.json")).unwrap()).unwrap();
+    let (out, set) = plan_two_territories(tmp.path(), &csv);
     assert!(
         set.stats.manual_accounts >= 1500,
         "{}",
