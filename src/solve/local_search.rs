@@ -222,28 +222,8 @@ fn swap_pass(st: &mut State, contiguity: bool) -> usize {
         if st.group_violation(g) <= EPS {
             continue;
         }
-        // Border units of g, grouped by the neighbouring group they touch.
-        let mut members = st.members[g].clone();
-        members.sort_unstable();
-        let mut border: std::collections::BTreeMap<usize, (Vec<usize>, Vec<usize>)> =
-            Default::default();
-        for &u in &members {
-            let u = u as usize;
-            for &v in st.norm.p.adjacency.of(u) {
-                let h = st.assign[v as usize] as usize;
-                if h != g {
-                    let e = border.entry(h).or_default();
-                    e.0.push(u);
-                    e.1.push(v as usize);
-                }
-            }
-        }
         let mut best: Option<(f64, f64, usize, usize)> = None;
-        for (&h, (us, vs)) in border.iter_mut() {
-            us.sort_unstable();
-            us.dedup();
-            vs.sort_unstable();
-            vs.dedup();
+        for (h, (us, vs)) in border(st, g, |_| true) {
             for &u in us.iter() {
                 for &v in vs.iter() {
                     let dv = swap_delta_violation(st, u, v);
@@ -264,6 +244,35 @@ fn swap_pass(st: &mut State, contiguity: bool) -> usize {
         }
     }
     applied
+}
+
+/// For each neighbouring group `h` of `g` that `keep` accepts: the units of `g` that touch
+/// `h` and the units of `h` that touch `g`, both ascending.
+fn border(
+    st: &State,
+    g: usize,
+    keep: impl Fn(usize) -> bool,
+) -> std::collections::BTreeMap<usize, (Vec<usize>, Vec<usize>)> {
+    let mut border: std::collections::BTreeMap<usize, (Vec<usize>, Vec<usize>)> =
+        Default::default();
+    for &u in &st.members[g] {
+        let u = u as usize;
+        for &v in st.norm.p.adjacency.of(u) {
+            let h = st.assign[v as usize] as usize;
+            if h != g && keep(h) {
+                let e = border.entry(h).or_default();
+                e.0.push(u);
+                e.1.push(v as usize);
+            }
+        }
+    }
+    for (us, vs) in border.values_mut() {
+        us.sort_unstable();
+        us.dedup();
+        vs.sort_unstable();
+        vs.dedup();
+    }
+    border
 }
 
 /// `u` and `v` (in different groups) trade places, unless that splits either group into
@@ -341,25 +350,8 @@ fn swap_improve(st: &mut State, contiguity: bool, active: &[bool], touched: &mut
 /// For group `g` and each neighbouring group `h > g`: the exchange of border units that
 /// shortens the plan most without breaking a band, as (gain, unit of g, unit of h).
 fn best_swaps(st: &State, g: usize, active: &[bool]) -> Vec<(f64, u32, u32)> {
-    let mut border: std::collections::BTreeMap<usize, (Vec<usize>, Vec<usize>)> =
-        Default::default();
-    for &u in &st.members[g] {
-        let u = u as usize;
-        for &v in st.norm.p.adjacency.of(u) {
-            let h = st.assign[v as usize] as usize;
-            if h > g && (active[g] || active[h]) {
-                let e = border.entry(h).or_default();
-                e.0.push(u);
-                e.1.push(v as usize);
-            }
-        }
-    }
     let mut out = Vec::new();
-    for (h, (mut us, mut vs)) in border {
-        us.sort_unstable();
-        us.dedup();
-        vs.sort_unstable();
-        vs.dedup();
+    for (h, (us, vs)) in border(st, g, |h| h > g && (active[g] || active[h])) {
         // Distances once per unit, not once per pair.
         let gain_u: Vec<f64> = us.iter().map(|&u| st.cost(u, h) - st.cost(u, g)).collect();
         let gain_v: Vec<f64> = vs.iter().map(|&v| st.cost(v, g) - st.cost(v, h)).collect();
