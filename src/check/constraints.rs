@@ -3,7 +3,7 @@
 //! leaves.
 
 use crate::model::scenario::SegmentDef;
-use crate::model::{Accounts, RepStatus, Reps, Scenario};
+use crate::model::{Accounts, RepIndex, RepStatus, Reps, Scenario};
 
 pub struct PlanView<'a> {
     pub scenario: &'a Scenario,
@@ -14,12 +14,14 @@ pub struct PlanView<'a> {
     pub territory_of: &'a [usize],
     pub territory_ids: Vec<String>,
     pub territory_reps: Vec<String>,
+    /// The owning reps by id (empty without reps).
+    pub rep_by_id: RepIndex<'a>,
 }
 
 impl PlanView<'_> {
     /// Whether `owner` is an active rep selling into segment `s` (so could keep the account).
     fn keeps(&self, owner: &str, s: usize) -> bool {
-        let Some(rep) = self.reps.and_then(|r| r.find(owner)) else {
+        let Some(rep) = self.rep_by_id.get(owner) else {
             return false;
         };
         rep.status == RepStatus::Active
@@ -37,8 +39,8 @@ pub fn check(p: &PlanView, failures: &mut Vec<String>) {
     }
     for t in 0..k {
         let rep_cap = p
-            .reps
-            .and_then(|r| r.find(&p.territory_reps[t]))
+            .rep_by_id
+            .get(p.territory_reps[t].as_str())
             .and_then(|r| r.max_accounts)
             .map(|c| c as usize);
         let cap = match (p.scenario.max_accounts, rep_cap) {
@@ -54,16 +56,14 @@ pub fn check(p: &PlanView, failures: &mut Vec<String>) {
             ));
         }
     }
-    if let Some(reps) = p.reps {
-        for t in 0..k {
-            if let Some(r) = reps.find(&p.territory_reps[t])
-                && r.status == RepStatus::Leaving
-            {
-                failures.push(format!(
-                    "{} is given to {}, who is leaving",
-                    p.territory_ids[t], r.id
-                ));
-            }
+    for t in 0..k {
+        if let Some(r) = p.rep_by_id.get(p.territory_reps[t].as_str())
+            && r.status == RepStatus::Leaving
+        {
+            failures.push(format!(
+                "{} is given to {}, who is leaving",
+                p.territory_ids[t], r.id
+            ));
         }
     }
     let realign = &p.scenario.realign;

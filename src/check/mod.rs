@@ -12,11 +12,13 @@ mod team;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use rustc_hash::FxHashMap;
 use serde::Deserialize;
 
 use crate::error::Error;
 use crate::geometry::weighted_centre;
 use crate::io::{load_reps, read_accounts, read_scenario};
+use crate::model::{Accounts, Reps, Scenario};
 use crate::{metrics, segment};
 
 #[derive(Debug, Clone, Default)]
@@ -56,6 +58,17 @@ struct ObjectiveIn {
 }
 
 fn read_csv(path: &Path) -> Result<(Vec<String>, Vec<Vec<String>>), Error> {
+    let (headers, records) = read_records(path)?;
+    let rows = records
+        .iter()
+        .map(|r| r.iter().map(String::from).collect())
+        .collect();
+    Ok((headers, rows))
+}
+
+/// A written CSV: its header and its rows, one allocation per row rather than per field
+/// (assignments.csv of a 1M-account plan has a million rows).
+fn read_records(path: &Path) -> Result<(Vec<String>, Vec<csv::StringRecord>), Error> {
     let mut r = csv::Reader::from_path(path)
         .map_err(|e| Error::io("read", path, std::io::Error::other(e)))?;
     let headers: Vec<String> = r
@@ -67,7 +80,7 @@ fn read_csv(path: &Path) -> Result<(Vec<String>, Vec<Vec<String>>), Error> {
     let mut rows = Vec::new();
     for rec in r.records() {
         let rec = rec.map_err(|e| Error::io("read", path, std::io::Error::other(e)))?;
-        rows.push(rec.iter().map(String::from).collect());
+        rows.push(rec);
     }
     Ok((headers, rows))
 }
@@ -84,11 +97,7 @@ fn col(headers: &[String], name: &str, file: &Path) -> Result<usize, Error> {
 /// Checks the plan in `dir`. Fails only when the plan cannot be read at all; every
 /// violated property is listed in the report.
 pub fn check_dir(dir: &Path) -> Result<CheckReport, Error> {
-    let summary_path = dir.join("summary.json");
-    let text =
-        std::fs::read_to_string(&summary_path).map_err(|e| Error::io("read", &summary_path, e))?;
-    let summary: SummaryIn = serde_json::from_str(&text)
-        .map_err(|e| Error::CheckFailed(vec![format!("{}: {e}", summary_path.display())]))?;
+    let summary = read_summary(dir)?;
     let mut scenario = read_scenario(&summary.inputs.scenario)?;
     for (key, value) in &summary.inputs.overrides {
         scenario
@@ -96,13 +105,42 @@ pub fn check_dir(dir: &Path) -> Result<CheckReport, Error> {
             .map_err(|e| Error::CheckFailed(vec![format!("summary.json overrides: {e}")]))?;
     }
     let accounts = read_accounts(&scenario.accounts_path, scenario.coordinates)?;
-    let am = metrics::evaluate(&accounts, &scenario)?;
     let reps = match &scenario.reps_path {
         Some(p) => Some(load_reps(p, &accounts, &scenario)?),
         None => None,
     };
-    let defs = segment::definitions(&scenario);
-    let seg_of = segment::classify(&accounts, &defs)?;
+    check_plan(dir, &summary, &scenario, &accounts, reps.as_ref())
+}
+
+/// Checks the plan just written to `dir` against the inputs it was planned from, as
+/// `terraplan plan` read them: the same checks as [`check_dir`] without reading the
+/// scenario, the accounts and the reps a second time (a tenth of a 1M-account run).
+pub fn check_written(
+    dir: &Path,
+    scenario: &Scenario,
+    accounts: &Accounts,
+    reps: Option<&Reps>,
+) -> Result<CheckReport, Error> {
+    check_plan(dir, &read_summary(dir)?, scenario, accounts, reps)
+}
+
+fn read_summary(dir: &Path) -> Result<SummaryIn, Error> {
+    let path = dir.join("summary.json");
+    let text = std::fs::read_to_string(&path).map_err(|e| Error::io("read", &path, e))?;
+    serde_json::from_str(&text)
+        .map_err(|e| Error::CheckFailed(vec![format!("{}: {e}", path.display())]))
+}
+
+fn check_plan(
+    dir: &Path,
+    summary: &SummaryIn,
+    scenario: &Scenario,
+    accounts: &Accounts,
+    reps: Option<&Reps>,
+) -> Result<CheckReport, Error> {
+    let am = metrics::evaluate(accounts, scenario)?;
+    let defs = segment::definitions(scenario);
+    let seg_of = segment::classify(accounts, &defs)?;
     let mut report = CheckReport {
         accounts: accounts.len(),
         ..Default::default()
@@ -134,12 +172,13 @@ pub fn check_dir(dir: &Path) -> Result<CheckReport, Error> {
     }
 
     let apath = dir.join("assignments.csv");
-    let (ah, arows) = read_csv(&apath)?;
+    let (ah, arows) = read_records(&apath)?;
     let (aid, aterr) = (
         col(&ah, "account_id", &apath)?,
         col(&ah, "territory_id", &apath)?,
     );
-    let input_index: HashMap<&str, usize> = accounts
+    // Fx hashing: a million short ids, none chosen by an adversary.
+    let input_index: FxHashMap<&str, usize> = accounts
         .id
         .iter()
         .enumerate()
@@ -148,7 +187,7 @@ pub fn check_dir(dir: &Path) -> Result<CheckReport, Error> {
     let mut territory_of: Vec<Option<usize>> = vec![None; accounts.len()];
     for (line, r) in arows.iter().enumerate() {
         // The writer guards ids that look like formulas with a leading quote.
-        let raw = r[aid].as_str();
+        let raw = &r[aid];
         let id = match raw.strip_prefix('\'') {
             Some(s) if !input_index.contains_key(raw) => s,
             _ => raw,
@@ -160,11 +199,11 @@ pub fn check_dir(dir: &Path) -> Result<CheckReport, Error> {
             ));
             continue;
         };
-        let Some(&t) = index.get(r[aterr].as_str()) else {
+        let Some(&t) = index.get(&r[aterr]) else {
             report.failures.push(format!(
                 "assignments.csv line {}: unknown territory '{}'",
                 line + 2,
-                r[aterr]
+                &r[aterr]
             ));
             continue;
         };
@@ -273,14 +312,15 @@ pub fn check_dir(dir: &Path) -> Result<CheckReport, Error> {
     }
 
     let plan = constraints::PlanView {
-        scenario: &scenario,
-        accounts: &accounts,
-        reps: reps.as_ref(),
+        scenario,
+        accounts,
+        reps,
         defs: &defs,
         seg_of: &seg_of,
         territory_of: &territory_of,
         territory_ids: trows.iter().map(|r| r[tid].clone()).collect(),
         territory_reps: trows.iter().map(|r| r[trep].clone()).collect(),
+        rep_by_id: reps.map(Reps::by_id).unwrap_or_default(),
     };
     constraints::check(&plan, &mut report.failures);
     if let Some(q) = &scenario.quota {
@@ -296,7 +336,7 @@ pub fn check_dir(dir: &Path) -> Result<CheckReport, Error> {
     let parent_col = col(&th, "parent", &tpath)?;
     hierarchy::check(
         dir,
-        &scenario,
+        scenario,
         &am,
         &trows
             .iter()
@@ -335,7 +375,7 @@ pub fn check_dir(dir: &Path) -> Result<CheckReport, Error> {
             .map(|&t| trows[t][tid].clone())
             .collect();
         let universe = crate::rules::universe(scenario.coordinates);
-        match crate::rules::replay_accounts(&set, &accounts, &defs, &seg_of, &want, &universe) {
+        match crate::rules::replay_accounts(&set, accounts, &defs, &seg_of, &want, &universe) {
             Ok(r) => {
                 report.rules_replayed = Some((
                     r.matched,

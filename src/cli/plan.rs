@@ -45,9 +45,11 @@ pub fn run(a: PlanArgs) -> anyhow::Result<u8> {
     let files = output::plan_files(&plan, &accounts)?;
     output::write_atomically(&out, &files)?;
 
-    // The plan is re-verified from the written files by code that did not produce it.
+    // The plan is re-verified from the written files by code that did not produce it,
+    // against the inputs as read above (`terraplan check` reads them again).
     phases.phase("re-checking the written plan");
-    let report = check::check_dir(&out).context("re-checking the written plan")?;
+    let report = check::check_written(&out, &scenario, &accounts, reps.as_ref())
+        .context("re-checking the written plan")?;
     phases.done();
     if !report.ok() {
         return Err(Error::CheckFailed(report.failures).into());

@@ -45,7 +45,7 @@ pub fn run(a: RouteArgs) -> anyhow::Result<u8> {
     ])?;
     let (mut ok, mut unrouted, mut ambiguous) = (0usize, 0usize, 0usize);
     for (_, row) in &table.rows {
-        let values: Vec<Option<&str>> = cols.iter().map(|c| c.map(|c| row[c].as_str())).collect();
+        let values: Vec<Option<&str>> = cols.iter().map(|c| c.map(|c| &row[c])).collect();
         let id = row[id_col].trim();
         let got = ev.route(id, &values);
         let (tid, name, rep, status) = match got.as_slice() {

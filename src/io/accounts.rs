@@ -1,6 +1,8 @@
 //! accounts.csv → [`Accounts`], validated as INTERFACE.md specifies.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use rustc_hash::FxHashMap;
 use std::path::Path;
 
 use crate::error::{Error, InputError, Location};
@@ -67,7 +69,8 @@ pub fn read_accounts(path: &Path, coordinates: Coordinates) -> Result<Accounts, 
         headers: table.headers.clone(),
         ..Default::default()
     };
-    let mut seen: HashMap<&str, u64> = HashMap::with_capacity(n);
+    // Fx hashing: a CLI reading the user's own ids, a million of them at scale.
+    let mut seen: FxHashMap<&str, u64> = FxHashMap::with_capacity_and_hasher(n, Default::default());
     for (line, row) in &table.rows {
         let id = row[id_col].trim();
         let at = |c: usize| Location::at(path, *line, c + 1).field(&table.headers[c]);
@@ -196,7 +199,7 @@ pub fn read_accounts(path: &Path, coordinates: Coordinates) -> Result<Accounts, 
     let mut extra = BTreeMap::new();
     for (c, h) in table.headers.iter().enumerate() {
         if !KNOWN_COLUMNS.contains(&h.to_lowercase().as_str()) {
-            let values = table.rows.iter().map(|(_, r)| r[c].clone()).collect();
+            let values = table.rows.iter().map(|(_, r)| r[c].to_string()).collect();
             extra.insert(h.clone(), (c + 1, values));
         }
     }

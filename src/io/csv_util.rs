@@ -13,7 +13,9 @@ pub struct Table {
     pub headers: Vec<String>,
     /// Lower-cased header name → column index (0-based).
     pub index: HashMap<String, usize>,
-    pub rows: Vec<(u64, Vec<String>)>,
+    /// (line, cells): one buffer per row, not one string per cell (a 1M-row file has
+    /// 15M cells).
+    pub rows: Vec<(u64, csv::StringRecord)>,
 }
 
 impl Table {
@@ -107,23 +109,23 @@ pub fn read_table(path: &Path, what: &str) -> Result<Table, Error> {
             }
         }
         let line = record.position().map_or(0, |p| p.line());
-        let mut cells = Vec::with_capacity(record.len());
-        for (i, raw) in record.iter().enumerate() {
-            match std::str::from_utf8(raw) {
-                Ok(s) => cells.push(s.to_string()),
-                Err(_) => {
-                    problems.push(
-                        InputError::new(
-                            Location::at(path, line, i + 1).field(&headers[i]),
-                            "cell is not valid UTF-8",
-                        )
-                        .hint("export the file as UTF-8 (in Excel: 'CSV UTF-8')"),
-                    );
-                    cells.push(String::new());
+        match csv::StringRecord::from_byte_record(record.clone()) {
+            Ok(cells) => rows.push((line, cells)),
+            Err(_) => {
+                // Every bad cell of the row, not only the first.
+                for (i, raw) in record.iter().enumerate() {
+                    if std::str::from_utf8(raw).is_err() {
+                        problems.push(
+                            InputError::new(
+                                Location::at(path, line, i + 1).field(&headers[i]),
+                                "cell is not valid UTF-8",
+                            )
+                            .hint("export the file as UTF-8 (in Excel: 'CSV UTF-8')"),
+                        );
+                    }
                 }
             }
         }
-        rows.push((line, cells));
         if problems.full() {
             break;
         }

@@ -7,5 +7,5 @@ pub mod scenario;
 
 pub use account::Accounts;
 pub use plan::{Plan, Territory};
-pub use rep::{Rep, RepStatus, Reps};
+pub use rep::{Rep, RepIndex, RepStatus, Reps};
 pub use scenario::Scenario;

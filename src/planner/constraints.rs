@@ -9,7 +9,7 @@ use crate::error::Error;
 use crate::metrics::AccountMetrics;
 use crate::model::plan::Disruption;
 use crate::model::scenario::SegmentDef;
-use crate::model::{Accounts, Plan, Reps, Scenario, Territory};
+use crate::model::{Accounts, Plan, RepIndex, Reps, Scenario, Territory};
 
 pub(super) fn within_budget(d: &Disruption) -> bool {
     d.max_moved_accounts
@@ -285,6 +285,7 @@ pub(super) fn disruption(
         ..Disruption::default()
     };
     let (mut pipe_total, mut pot_total, mut chosen_pipe) = (0.0, 0.0, 0.0);
+    let rep_by_id = reps.map(Reps::by_id).unwrap_or_default();
     for i in 0..accounts.len() {
         let pipe = pipeline.map_or(0.0, |p| p[i]);
         let pot = potential.map_or(0.0, |j| am.values[(i, j)]);
@@ -302,7 +303,7 @@ pub(super) fn disruption(
         d.moved_accounts += 1;
         d.moved_pipeline += pipe;
         d.moved_potential += pot;
-        if forced_move(reps, defs, seg_of[i] as usize, owner) {
+        if forced_move(&rep_by_id, defs, seg_of[i] as usize, owner) {
             d.forced_moves += 1;
         } else {
             d.chosen_moves += 1;
@@ -333,8 +334,8 @@ pub(super) fn disruption(
 
 /// An owner who leaves, is not staffed, or sells into another segment cannot keep the
 /// account: its move is the scenario's, not the plan's.
-pub fn forced_move(reps: Option<&Reps>, defs: &[SegmentDef], segment: usize, owner: &str) -> bool {
-    let Some(rep) = reps.and_then(|r| r.find(owner)) else {
+pub fn forced_move(reps: &RepIndex, defs: &[SegmentDef], segment: usize, owner: &str) -> bool {
+    let Some(rep) = reps.get(owner) else {
         return true;
     };
     if rep.status != crate::model::RepStatus::Active {
