@@ -67,13 +67,24 @@ fn violated_groups(st: &State) -> Vec<bool> {
 }
 
 fn repair(st: &mut State, contiguity: bool) {
+    // A move's effect on the bands depends only on the loads of its two groups, so after
+    // a pass only units in or next to the groups it touched can have gained a repair move
+    // (at 1M: a few moves a round among a thousand stuck groups). Exchanges, chains and a
+    // disruption budget (shared by every group) call for a full look again.
+    let mut touched: Option<Vec<bool>> = None;
     for _ in 0..MAX_PASSES {
         if st.meets_bands() {
             return;
         }
-        let mut active = violated_groups(st);
-        if pass(st, Mode::Repair, contiguity, &mut active) == 0
-            && swap_pass(st, contiguity) == 0
+        let mut active = match touched.take() {
+            Some(t) if st.moved.is_empty() => t,
+            _ => violated_groups(st),
+        };
+        if pass(st, Mode::Repair, contiguity, &mut active) > 0 {
+            touched = Some(active);
+            continue;
+        }
+        if swap_pass(st, contiguity) == 0
             && super::chain::chain_pass(st, contiguity, super::chain::NEAR) == 0
             && super::chain::chain_pass(st, contiguity, super::chain::FAR) == 0
         {
