@@ -226,35 +226,69 @@ fn pass(st: &mut State, mode: Mode, contiguity: bool, active: &mut Vec<bool>) ->
 /// Exchanges between each violated group and a neighbouring group: fixes the cases where
 /// one metric is over and another under, which no single move can. Both units must sit on
 /// the shared border (when contiguity is kept) and the exchange must lower the violation.
+/// Groups are visited in order, each trading at most once on the plan as it then stands.
 fn swap_pass(st: &mut State, contiguity: bool) -> usize {
     let k = st.norm.k;
+    // Every violated group's best exchange is looked for ahead, in parallel. A group's
+    // exchange depends only on it and its neighbours, so the one found ahead is used
+    // while none of them has traded since; the pass is the same as one group at a time.
+    let shared: &State = st;
+    let mut ahead: Vec<Option<Lookahead>> = (0..k)
+        .into_par_iter()
+        .map(|g| (shared.group_violation(g) > EPS).then(|| best_repair_swap(shared, g)))
+        .collect();
+    let global = !st.moved.is_empty();
+    let mut changed = vec![false; k];
     let mut applied = 0;
     for g in 0..k {
         if st.group_violation(g) <= EPS {
             continue;
         }
-        let mut best: Option<(f64, f64, usize, usize)> = None;
-        for (h, (us, vs)) in border(st, g, |_| true) {
-            for &u in us.iter() {
-                for &v in vs.iter() {
-                    let dv = swap_delta_violation(st, u, v);
-                    if dv >= -EPS {
-                        continue;
-                    }
-                    let dc = st.cost(u, h) + st.cost(v, g) - st.cost(u, g) - st.cost(v, h);
-                    if best.is_none_or(|b| (dv, dc) < (b.0, b.1)) {
-                        best = Some((dv, dc, u, v));
-                    }
-                }
+        let best = match ahead[g].take() {
+            Some((best, near)) if !global && !changed[g] && !near.iter().any(|&h| changed[h]) => {
+                best
             }
-        }
-        if let Some((_, _, u, v)) = best
-            && trade(st, u, v, contiguity)
-        {
-            applied += 1;
+            _ => best_repair_swap(st, g).0,
+        };
+        if let Some((u, v)) = best {
+            let h = st.assign[v] as usize;
+            changed[g] = true;
+            changed[h] = true;
+            if trade(st, u, v, contiguity) {
+                applied += 1;
+            }
         }
     }
     applied
+}
+
+/// A group's best repair exchange (unit of the group, unit of a neighbour) and its
+/// neighbouring groups.
+type Lookahead = (Option<(usize, usize)>, Vec<usize>);
+
+/// The exchange across a border of `g` that lowers the violation most (then the
+/// distance), and the groups bordering `g`.
+fn best_repair_swap(st: &State, g: usize) -> Lookahead {
+    let mut best: Option<(f64, f64, usize, usize)> = None;
+    let border = border(st, g, |_| true);
+    for (&h, (us, vs)) in &border {
+        for &u in us.iter() {
+            for &v in vs.iter() {
+                let dv = swap_delta_violation(st, u, v);
+                if dv >= -EPS {
+                    continue;
+                }
+                let dc = st.cost(u, h) + st.cost(v, g) - st.cost(u, g) - st.cost(v, h);
+                if best.is_none_or(|b| (dv, dc) < (b.0, b.1)) {
+                    best = Some((dv, dc, u, v));
+                }
+            }
+        }
+    }
+    (
+        best.map(|(_, _, u, v)| (u, v)),
+        border.into_keys().collect(),
+    )
 }
 
 /// For each neighbouring group `h` of `g` that `keep` accepts: the units of `g` that touch

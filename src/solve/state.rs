@@ -301,6 +301,30 @@ impl<'a> State<'a> {
         if same.len() <= 1 {
             return true;
         }
+        // Usually those neighbours touch each other around `u` (a border unit): then the
+        // group stays connected without a search through it.
+        if same.len() <= 64 {
+            let all = u64::MAX >> (64 - same.len());
+            let mut joined = 1u64;
+            loop {
+                let before = joined;
+                for (i, &x) in same.iter().enumerate() {
+                    if joined >> i & 1 == 1 {
+                        for &y in adj.of(x as usize) {
+                            if let Some(j) = same.iter().position(|&s| s == y) {
+                                joined |= 1 << j;
+                            }
+                        }
+                    }
+                }
+                if joined == all {
+                    return true;
+                }
+                if joined == before {
+                    break;
+                }
+            }
+        }
         let e = self.next_epoch();
         self.stamp[u] = e;
         let mut remaining = same.len() - 1;
@@ -365,5 +389,52 @@ impl<'a> State<'a> {
         (0..self.norm.k)
             .filter(|&g| self.components(g).len() <= 1)
             .count()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use ndarray::Array2;
+
+    use super::*;
+    use crate::geometry::Coordinates;
+    use crate::solve::Problem;
+    use crate::units::Adjacency;
+
+    /// Whether taking each unit out of a one-group plan on `edges` keeps the rest connected.
+    fn keeps(n: usize, edges: &[(u32, u32)]) -> Vec<bool> {
+        let coords: Vec<[f64; 2]> = (0..n).map(|i| [i as f64, 0.0]).collect();
+        let weight = vec![1.0; n];
+        let values = Array2::from_elem((n, 1), 1.0);
+        let adjacency = Adjacency::from_edges(n, edges);
+        let targets = Array2::from_elem((1, 1), n as f64);
+        let p = Problem {
+            coordinates: Coordinates::Xy,
+            coords: &coords,
+            weight: &weight,
+            values: &values,
+            lo: targets.clone(),
+            hi: targets.clone(),
+            targets,
+            adjacency: &adjacency,
+            realign: None,
+        };
+        let norm = Norm::new(&p);
+        let mut st = State::new(&norm, vec![0; n], vec![[0.0, 0.0]]);
+        (0..n).map(|u| st.removal_keeps_connected(u)).collect()
+    }
+
+    #[test]
+    fn cut_units_are_told_from_units_whose_neighbours_join_elsewhere() {
+        // A path: only its ends can go.
+        assert_eq!(keeps(3, &[(0, 1), (1, 2)]), vec![true, false, true]);
+        // A triangle: the neighbours touch each other (the shortcut answers).
+        assert_eq!(keeps(3, &[(0, 1), (1, 2), (0, 2)]), vec![true; 3]);
+        // A ring of five: the neighbours join only the long way round (the search answers).
+        let ring = [(0, 1), (1, 2), (2, 3), (3, 4), (4, 0)];
+        assert_eq!(keeps(5, &ring), vec![true; 5]);
+        // A bow tie: the shared corner holds the two triangles together.
+        let bow = [(0, 1), (1, 2), (0, 2), (2, 3), (3, 4), (2, 4)];
+        assert_eq!(keeps(5, &bow), vec![true, true, false, true, true]);
     }
 }
