@@ -4,6 +4,8 @@
 //! with room to give. Whole accounts often need this: 97 accounts in 6 territories of 16
 //! or 17 leave one territory at 15 that no single boundary move can fix.
 
+use rustc_hash::FxHashMap;
+
 use super::state::{BAND_EPS as EPS, State};
 
 /// How far chains reach: (longest chain in territories beyond the violated one, chain
@@ -150,6 +152,10 @@ pub fn chain_pass(st: &mut State, contiguity: bool, reach: (usize, usize)) -> us
             .filter(|&e| room(st, e))
             .take(ends)
             .collect();
+        // Chains run along the breadth-first tree, so chains to different ends share
+        // their first hops; an abandoned chain is undone exactly, so a hop's unit depends
+        // only on the hops before it and each tree node's pick is made once.
+        let mut picked: FxHashMap<usize, Option<usize>> = FxHashMap::default();
         for end in candidates {
             // The path from the chain's end back to d.
             let mut path = vec![end];
@@ -157,25 +163,26 @@ pub fn chain_pass(st: &mut State, contiguity: bool, reach: (usize, usize)) -> us
                 path.push(parent[*path.last().unwrap_or(&d)]);
             }
             // Units flow towards d when it is short, away from it when it is over; the
-            // hop next to d goes first.
-            let hops: Vec<(usize, usize)> = (0..path.len() - 1)
+            // hop next to d goes first. A hop is named by its node farther from d.
+            let hops: Vec<(usize, usize, usize)> = (0..path.len() - 1)
                 .rev()
                 .map(|i| {
                     if inflow {
-                        (path[i], path[i + 1])
+                        (path[i], path[i], path[i + 1])
                     } else {
-                        (path[i + 1], path[i])
+                        (path[i], path[i + 1], path[i])
                     }
                 })
                 .collect();
             let before = violation_of(st, &path);
-            let mut done: Vec<(usize, usize)> = Vec::new();
-            for &(from, to) in &hops {
-                match pick(st, from, to, contiguity) {
-                    Some(u) => {
-                        st.move_unit(u, to);
-                        done.push((u, from));
-                    }
+            let mark = st.mark(&path);
+            let mut done = Vec::new();
+            for &(node, from, to) in &hops {
+                let unit = *picked
+                    .entry(node)
+                    .or_insert_with(|| pick(st, from, to, contiguity));
+                match unit {
+                    Some(u) => done.push(st.move_marked(u, to)),
                     None => break,
                 }
             }
@@ -183,9 +190,7 @@ pub fn chain_pass(st: &mut State, contiguity: bool, reach: (usize, usize)) -> us
                 applied += 1;
                 break;
             }
-            for &(u, from) in done.iter().rev() {
-                st.move_unit(u, from);
-            }
+            st.undo(&done, mark);
         }
     }
     applied

@@ -88,6 +88,12 @@ pub fn centres_of(norm: &Norm, assign: &[u32], old: &[[f64; 2]]) -> Vec<[f64; 2]
         .collect()
 }
 
+/// Loads and budgets saved by [`State::mark`].
+pub struct Mark {
+    loads: Vec<(usize, Vec<f64>)>,
+    moved: Vec<f64>,
+}
+
 #[derive(Clone)]
 pub struct State<'a> {
     pub norm: &'a Norm<'a>,
@@ -267,6 +273,54 @@ impl<'a> State<'a> {
         self.assign[u] = h as u32;
     }
 
+    /// What `undo` needs to take back moves among `groups` exactly: their loads and the
+    /// budgets as they are now (adding a unit's values and taking them off again can
+    /// leave the last bit changed).
+    pub fn mark(&self, groups: &[usize]) -> Mark {
+        Mark {
+            loads: groups
+                .iter()
+                .map(|&g| (g, self.loads.row(g).to_vec()))
+                .collect(),
+            moved: self.moved.clone(),
+        }
+    }
+
+    /// Moves `u` to `h` as `move_unit` does; returns what `undo` needs.
+    pub fn move_marked(&mut self, u: usize, h: usize) -> (usize, usize, u32) {
+        let from = (u, self.assign[u] as usize, self.pos[u]);
+        self.move_unit(u, h);
+        from
+    }
+
+    /// Takes back `moves` (from `move_marked`, in the order made) and restores the state
+    /// of `mark` bit for bit, member order included: a tried and abandoned change leaves
+    /// no trace.
+    pub fn undo(&mut self, moves: &[(usize, usize, u32)], mark: Mark) {
+        for &(u, g, i) in moves.iter().rev() {
+            let h = self.assign[u] as usize;
+            // `u` went to the end of h's list and what came after it has been taken back.
+            self.members[h].pop();
+            let i = i as usize;
+            if i < self.members[g].len() {
+                let x = self.members[g][i];
+                self.pos[x as usize] = self.members[g].len() as u32;
+                self.members[g].push(x);
+                self.members[g][i] = u as u32;
+            } else {
+                self.members[g].push(u as u32);
+            }
+            self.pos[u] = i as u32;
+            self.assign[u] = g as u32;
+        }
+        for (g, row) in mark.loads {
+            for (j, v) in row.into_iter().enumerate() {
+                self.loads[(g, j)] = v;
+            }
+        }
+        self.moved = mark.moved;
+    }
+
     pub fn recentre(&mut self) {
         self.centres = centres_of(self.norm, &self.assign, &self.centres);
         self.sites = self.norm.sites_of(&self.centres);
@@ -422,6 +476,49 @@ mod tests {
         let norm = Norm::new(&p);
         let mut st = State::new(&norm, vec![0; n], vec![[0.0, 0.0]]);
         (0..n).map(|u| st.removal_keeps_connected(u)).collect()
+    }
+
+    #[test]
+    fn undo_restores_the_state_bit_for_bit() {
+        let n = 6;
+        let coords: Vec<[f64; 2]> = (0..n).map(|i| [i as f64, 0.0]).collect();
+        let weight = vec![1.0; n];
+        // Values whose sums round: adding one and taking it off again changes the last bit.
+        let values = Array2::from_shape_fn((n, 1), |(u, _)| 0.1 + 0.7 * u as f64);
+        let edges: Vec<(u32, u32)> = (0..n as u32 - 1).map(|u| (u, u + 1)).collect();
+        let adjacency = Adjacency::from_edges(n, &edges);
+        let targets = Array2::from_elem((3, 1), 1.0);
+        let p = Problem {
+            coordinates: Coordinates::Xy,
+            coords: &coords,
+            weight: &weight,
+            values: &values,
+            lo: targets.clone(),
+            hi: targets.clone(),
+            targets,
+            adjacency: &adjacency,
+            realign: None,
+        };
+        let norm = Norm::new(&p);
+        let centres = vec![[0.0, 0.0], [2.0, 0.0], [4.0, 0.0]];
+        let mut st = State::new(&norm, vec![0, 0, 1, 1, 2, 2], centres);
+        let before = (st.assign.clone(), st.members.clone(), st.loads.clone());
+        let mark = st.mark(&[0, 1, 2]);
+        let moves = vec![
+            st.move_marked(0, 1),
+            st.move_marked(3, 2),
+            st.move_marked(2, 0),
+            st.move_marked(4, 0),
+        ];
+        assert_ne!(st.assign, before.0);
+        st.undo(&moves, mark);
+        assert_eq!(st.assign, before.0);
+        assert_eq!(st.members, before.1);
+        let bits = |a: &Array2<f64>| a.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&st.loads), bits(&before.2));
+        // Positions too: moving again after the undo behaves as on the untouched state.
+        st.move_unit(1, 1);
+        assert_eq!(st.members[0], vec![0]);
     }
 
     #[test]
