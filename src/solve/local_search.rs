@@ -464,30 +464,19 @@ mod tests {
     use ndarray::Array2;
 
     use super::*;
-    use crate::geometry::Coordinates;
-    use crate::solve::{Norm, Problem};
-    use crate::units::Adjacency;
+    use crate::solve::Norm;
+    use crate::solve::state::tests::Line;
 
     /// Four units on a line and two groups that must hold exactly two each: no single
     /// move keeps the bands, one exchange halves the distance.
     #[test]
     fn exchanges_shorten_plans_that_no_single_move_can() {
-        let coords = [[0.0, 0.0], [1.0, 0.0], [2.0, 0.0], [3.0, 0.0]];
-        let weight = [1.0; 4];
-        let values = Array2::from_elem((4, 1), 1.0);
-        let adjacency = Adjacency::from_edges(4, &[(0, 1), (1, 2), (2, 3)]);
-        let targets = Array2::from_elem((2, 1), 2.0);
-        let p = Problem {
-            coordinates: Coordinates::Xy,
-            coords: &coords,
-            weight: &weight,
-            values: &values,
-            lo: targets.clone(),
-            hi: targets.clone(),
-            targets,
-            adjacency: &adjacency,
-            realign: None,
-        };
+        let line = Line::new(
+            Array2::from_elem((4, 1), 1.0),
+            &[(0, 1), (1, 2), (2, 3)],
+            Array2::from_elem((2, 1), 2.0),
+        );
+        let p = line.problem();
         let norm = Norm::new(&p);
         let mut st = State::new(&norm, vec![0, 1, 0, 1], vec![[0.0, 0.0], [3.0, 0.0]]);
         run(&mut st, false);

@@ -447,7 +447,7 @@ impl<'a> State<'a> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use ndarray::Array2;
 
     use super::*;
@@ -455,24 +455,52 @@ mod tests {
     use crate::solve::Problem;
     use crate::units::Adjacency;
 
+    /// Units at x = 0, 1, 2, … with unit weight: owns what a [`Problem`] borrows.
+    pub(crate) struct Line {
+        coords: Vec<[f64; 2]>,
+        weight: Vec<f64>,
+        values: Array2<f64>,
+        adjacency: Adjacency,
+        targets: Array2<f64>,
+    }
+
+    impl Line {
+        /// `values` units × metrics, `edges` the adjacency, `targets` groups × metrics (also
+        /// both ends of every band).
+        pub(crate) fn new(values: Array2<f64>, edges: &[(u32, u32)], targets: Array2<f64>) -> Line {
+            let n = values.nrows();
+            Line {
+                coords: (0..n).map(|i| [i as f64, 0.0]).collect(),
+                weight: vec![1.0; n],
+                adjacency: Adjacency::from_edges(n, edges),
+                values,
+                targets,
+            }
+        }
+
+        pub(crate) fn problem(&self) -> Problem<'_> {
+            Problem {
+                coordinates: Coordinates::Xy,
+                coords: &self.coords,
+                weight: &self.weight,
+                values: &self.values,
+                lo: self.targets.clone(),
+                hi: self.targets.clone(),
+                targets: self.targets.clone(),
+                adjacency: &self.adjacency,
+                realign: None,
+            }
+        }
+    }
+
     /// Whether taking each unit out of a one-group plan on `edges` keeps the rest connected.
     fn keeps(n: usize, edges: &[(u32, u32)]) -> Vec<bool> {
-        let coords: Vec<[f64; 2]> = (0..n).map(|i| [i as f64, 0.0]).collect();
-        let weight = vec![1.0; n];
-        let values = Array2::from_elem((n, 1), 1.0);
-        let adjacency = Adjacency::from_edges(n, edges);
-        let targets = Array2::from_elem((1, 1), n as f64);
-        let p = Problem {
-            coordinates: Coordinates::Xy,
-            coords: &coords,
-            weight: &weight,
-            values: &values,
-            lo: targets.clone(),
-            hi: targets.clone(),
-            targets,
-            adjacency: &adjacency,
-            realign: None,
-        };
+        let line = Line::new(
+            Array2::from_elem((n, 1), 1.0),
+            edges,
+            Array2::from_elem((1, 1), n as f64),
+        );
+        let p = line.problem();
         let norm = Norm::new(&p);
         let mut st = State::new(&norm, vec![0; n], vec![[0.0, 0.0]]);
         (0..n).map(|u| st.removal_keeps_connected(u)).collect()
@@ -481,24 +509,11 @@ mod tests {
     #[test]
     fn undo_restores_the_state_bit_for_bit() {
         let n = 6;
-        let coords: Vec<[f64; 2]> = (0..n).map(|i| [i as f64, 0.0]).collect();
-        let weight = vec![1.0; n];
         // Values whose sums round: adding one and taking it off again changes the last bit.
         let values = Array2::from_shape_fn((n, 1), |(u, _)| 0.1 + 0.7 * u as f64);
         let edges: Vec<(u32, u32)> = (0..n as u32 - 1).map(|u| (u, u + 1)).collect();
-        let adjacency = Adjacency::from_edges(n, &edges);
-        let targets = Array2::from_elem((3, 1), 1.0);
-        let p = Problem {
-            coordinates: Coordinates::Xy,
-            coords: &coords,
-            weight: &weight,
-            values: &values,
-            lo: targets.clone(),
-            hi: targets.clone(),
-            targets,
-            adjacency: &adjacency,
-            realign: None,
-        };
+        let line = Line::new(values, &edges, Array2::from_elem((3, 1), 1.0));
+        let p = line.problem();
         let norm = Norm::new(&p);
         let centres = vec![[0.0, 0.0], [2.0, 0.0], [4.0, 0.0]];
         let mut st = State::new(&norm, vec![0, 0, 1, 1, 2, 2], centres);
