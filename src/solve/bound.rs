@@ -128,43 +128,31 @@ pub fn lagrangian(
             .iter()
             .map(|&g| (g, columns.slot(norm, &index, g)))
             .collect();
-        let columns = &columns;
+        let step = Step {
+            near,
+            near_g: &near_g,
+            near_c: &near_c,
+            tails: &tails,
+            cheap: &cheap,
+            columns: &columns,
+            sites,
+            norm,
+            finish,
+        };
         // Each unit's cheapest priced group among its nearest and the cheapest-priced
-        // ones, in parallel, summed in unit order.
-        let picks: Vec<(u32, f64)> = (0..n)
-            .into_par_iter()
-            .map(|u| {
-                let row = rows.row(u);
-                let tail = tails[u];
-                let mut best = (0u32, f64::INFINITY);
-                let span = u * near..(u + 1) * near;
-                for (&g, &c) in near_g[span.clone()].iter().zip(&near_c[span]) {
-                    let v = c + dot(lanes.row(g as usize), row);
-                    if better(v, g, best) {
-                        best = (g, v);
-                    }
-                }
-                // A listed group costs at most `tail`, so the floor never undercuts it.
-                let costs = columns.row(u);
-                for &(g, slot) in &cheap {
-                    let v = f64::from(costs[slot]).max(tail) + dot(lanes.row(g), row);
-                    if better(v, g as u32, best) {
-                        best = (g as u32, v);
-                    }
-                }
-                let scan = finish && tail + dot(pmin.row(0), row) < best.1;
-                if scan {
-                    for (g, site) in sites.iter().enumerate() {
-                        let c = far_cost(norm, u, g, site).max(tail);
-                        let v = c + dot(lanes.row(g), row);
-                        if better(v, g as u32, best) {
-                            best = (g as u32, v);
-                        }
-                    }
-                }
-                best
-            })
-            .collect();
+        // ones, in parallel, summed in unit order. Up to four metrics a row is one block,
+        // and the inner loop is straight-line code.
+        let picks: Vec<(u32, f64)> = if lanes.blocks == 1 {
+            (0..n)
+                .into_par_iter()
+                .map(|u| step.pick(u, rows.one(u), |g| lanes.one(g), pmin.one(0)))
+                .collect()
+        } else {
+            (0..n)
+                .into_par_iter()
+                .map(|u| step.pick(u, rows.row(u), |g| lanes.row(g), pmin.row(0)))
+                .collect()
+        };
         let mut value: f64 = picks.iter().map(|p| p.1).sum();
         let mut loads = Array2::<f64>::zeros((k, m));
         for (u, &(g, _)) in picks.iter().enumerate() {
@@ -250,6 +238,78 @@ pub fn lagrangian(
     }
 }
 
+/// What one step reads to pick every unit's group.
+struct Step<'a> {
+    near: usize,
+    near_g: &'a [u32],
+    near_c: &'a [f64],
+    tails: &'a [f64],
+    cheap: &'a [(usize, usize)],
+    columns: &'a Columns,
+    sites: &'a [crate::geometry::Site],
+    norm: &'a Norm<'a>,
+    finish: bool,
+}
+
+impl Step<'_> {
+    /// Unit `u`'s cheapest priced group: among its nearest, the cheapest-priced ones and,
+    /// in a final evaluation, every group where the floor of the unlisted ones is below
+    /// the best found.
+    #[inline]
+    fn pick<R: Row>(&self, u: usize, row: R, lane: impl Fn(usize) -> R, pmin: R) -> (u32, f64) {
+        let tail = self.tails[u];
+        let mut best = (0u32, f64::INFINITY);
+        let span = u * self.near..(u + 1) * self.near;
+        for (&g, &c) in self.near_g[span.clone()].iter().zip(&self.near_c[span]) {
+            let v = c + lane(g as usize).dot(row);
+            if better(v, g, best) {
+                best = (g, v);
+            }
+        }
+        // A listed group costs at most `tail`, so the floor never undercuts it.
+        let costs = self.columns.row(u);
+        for &(g, slot) in self.cheap {
+            let v = f64::from(costs[slot]).max(tail) + lane(g).dot(row);
+            if better(v, g as u32, best) {
+                best = (g as u32, v);
+            }
+        }
+        if self.finish && tail + pmin.dot(row) < best.1 {
+            for (g, site) in self.sites.iter().enumerate() {
+                let c = far_cost(self.norm, u, g, site).max(tail);
+                let v = c + lane(g).dot(row);
+                if better(v, g as u32, best) {
+                    best = (g as u32, v);
+                }
+            }
+        }
+        best
+    }
+}
+
+/// A row of prices or metric values, in blocks of four lanes.
+trait Row: Copy {
+    fn dot(self, other: Self) -> f64;
+}
+
+/// A single block: at most four metrics.
+impl Row for &[f64; 4] {
+    #[inline]
+    fn dot(self, o: Self) -> f64 {
+        // The same sum, bit for bit, as a one-block slice below.
+        [self[0] * o[0] + self[1] * o[1] + self[2] * o[2] + self[3] * o[3]]
+            .into_iter()
+            .sum()
+    }
+}
+
+impl Row for &[[f64; 4]] {
+    #[inline]
+    fn dot(self, o: Self) -> f64 {
+        dot(self, o)
+    }
+}
+
 /// Rows of a matrix padded to blocks of four lanes, so that a row's dot product is a
 /// few fixed-width multiply-adds (the inner loop of every step).
 struct Lanes {
@@ -266,6 +326,12 @@ impl Lanes {
             data[r * blocks + j / 4][j % 4] = v;
         }
         Lanes { blocks, data }
+    }
+
+    /// Row `r` of a matrix with at most four columns.
+    #[inline]
+    fn one(&self, r: usize) -> &[f64; 4] {
+        &self.data[r]
     }
 
     #[inline]
