@@ -4,6 +4,7 @@
 //! with room to give. Whole accounts often need this: 97 accounts in 6 territories of 16
 //! or 17 leave one territory at 15 that no single boundary move can fix.
 
+use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
 use super::state::{BAND_EPS as EPS, State};
@@ -86,8 +87,14 @@ fn pick(st: &mut State, from: usize, to: usize, contiguity: bool) -> Option<usiz
 }
 
 /// One round of chains, one per violated territory at most. Returns chains applied.
+///
+/// Each violated territory's chain is looked for ahead, in parallel, on a copy of the plan
+/// as the round found it. A search reads only the territories it reached (the violated
+/// one and a prefix of its breadth-first order); while none of them has changed, the
+/// chain found ahead is the one a search now would find, so it is made as found. Where
+/// one has, the search runs again on the plan as it stands: the round is the same, move
+/// for move, as one territory at a time.
 pub fn chain_pass(st: &mut State, contiguity: bool, reach: (usize, usize)) -> usize {
-    let (depth_limit, ends) = reach;
     let k = st.norm.k;
     let violated: Vec<usize> = (0..k).filter(|&g| st.group_violation(g) > EPS).collect();
     // Every violated territory gets its chance: repair only calls this once single moves
@@ -97,101 +104,166 @@ pub fn chain_pass(st: &mut State, contiguity: bool, reach: (usize, usize)) -> us
     }
     // Computed once per round: a stale edge only means `pick` finds no border unit.
     let adj = group_graph(st);
+    // A disruption budget is read by every search, so with one the searches wait their turn.
+    let ahead: Vec<Option<Found>> = if st.moved.is_empty() && violated.len() > 1 {
+        let shared: &State = st;
+        violated
+            .par_iter()
+            .map_init(
+                || shared.clone(),
+                |copy, &d| Some(search(copy, d, &adj, contiguity, reach)),
+            )
+            .collect()
+    } else {
+        violated.iter().map(|_| None).collect()
+    };
+    let mut changed = vec![false; k];
     let mut applied = 0;
-    for d in violated {
+    for (d, found) in violated.into_iter().zip(ahead) {
         if st.group_violation(d) <= EPS {
             continue;
         }
-        let inflow = needs_units(st, d);
-        // Breadth-first over territories: shorter chains first.
-        let mut parent = vec![usize::MAX; k];
-        parent[d] = d;
-        let mut order = vec![d];
-        let mut depth = vec![0usize; k];
-        let mut i = 0;
-        while i < order.len() {
-            let g = order[i];
-            i += 1;
-            if depth[g] >= depth_limit {
-                continue;
-            }
-            for &h in &adj[g] {
-                if parent[h] == usize::MAX {
-                    parent[h] = g;
-                    depth[h] = depth[g] + 1;
-                    order.push(h);
-                }
-            }
-        }
-        // Ends that can give (or take) what d lacks (or has too much of), nearest first.
-        let room = |st: &State, e: usize| {
-            (0..st.norm.m).all(|j| {
-                let (x, lo, hi) = (
-                    st.loads[(e, j)],
-                    st.norm.bands.lo[(e, j)],
-                    st.norm.bands.hi[(e, j)],
-                );
-                let (dx, dlo, dhi) = (
-                    st.loads[(d, j)],
-                    st.norm.bands.lo[(d, j)],
-                    st.norm.bands.hi[(d, j)],
-                );
-                if inflow && dx < dlo {
-                    x > lo
-                } else if !inflow && dx > dhi {
-                    x < hi
-                } else {
-                    true
-                }
-            })
+        let found = match found {
+            Some(f) if !f.read.iter().any(|&g| changed[g]) => f,
+            _ => search(st, d, &adj, contiguity, reach),
         };
-        let candidates: Vec<usize> = order
-            .iter()
-            .skip(1)
-            .copied()
-            .filter(|&e| room(st, e))
-            .take(ends)
-            .collect();
-        // Chains run along the breadth-first tree, so chains to different ends share
-        // their first hops; an abandoned chain is undone exactly, so a hop's unit depends
-        // only on the hops before it and each tree node's pick is made once.
-        let mut picked: FxHashMap<usize, Option<usize>> = FxHashMap::default();
-        for end in candidates {
-            // The path from the chain's end back to d.
-            let mut path = vec![end];
-            while *path.last().unwrap_or(&d) != d {
-                path.push(parent[*path.last().unwrap_or(&d)]);
+        if let Some(chain) = found.chain {
+            for (u, to) in chain.moves {
+                st.move_unit(u, to);
             }
-            // Units flow towards d when it is short, away from it when it is over; the
-            // hop next to d goes first. A hop is named by its node farther from d.
-            let hops: Vec<(usize, usize, usize)> = (0..path.len() - 1)
-                .rev()
-                .map(|i| {
-                    if inflow {
-                        (path[i], path[i], path[i + 1])
-                    } else {
-                        (path[i], path[i + 1], path[i])
-                    }
-                })
-                .collect();
-            let before = violation_of(st, &path);
-            let mark = st.mark(&path);
-            let mut done = Vec::new();
-            for &(node, from, to) in &hops {
-                let unit = *picked
-                    .entry(node)
-                    .or_insert_with(|| pick(st, from, to, contiguity));
-                match unit {
-                    Some(u) => done.push(st.move_marked(u, to)),
-                    None => break,
-                }
+            for g in chain.path {
+                changed[g] = true;
             }
-            if done.len() == hops.len() && violation_of(st, &path) < before - EPS {
-                applied += 1;
-                break;
-            }
-            st.undo(&done, mark);
+            applied += 1;
         }
     }
     applied
+}
+
+/// A violated territory's chain, if it has one, and every territory the search read.
+struct Found {
+    chain: Option<Chain>,
+    read: Vec<usize>,
+}
+
+/// The territories on a chain's path and its moves (unit, territory) in order.
+struct Chain {
+    path: Vec<usize>,
+    moves: Vec<(usize, usize)>,
+}
+
+/// Looks for `d`'s chain on `st` and leaves `st` as it found it, bit for bit.
+fn search(
+    st: &mut State,
+    d: usize,
+    adj: &[Vec<usize>],
+    contiguity: bool,
+    reach: (usize, usize),
+) -> Found {
+    let (depth_limit, ends) = reach;
+    let k = st.norm.k;
+    let inflow = needs_units(st, d);
+    // Breadth-first over territories: shorter chains first.
+    let mut parent = vec![usize::MAX; k];
+    parent[d] = d;
+    let mut order = vec![d];
+    let mut depth = vec![0usize; k];
+    let mut i = 0;
+    while i < order.len() {
+        let g = order[i];
+        i += 1;
+        if depth[g] >= depth_limit {
+            continue;
+        }
+        for &h in &adj[g] {
+            if parent[h] == usize::MAX {
+                parent[h] = g;
+                depth[h] = depth[g] + 1;
+                order.push(h);
+            }
+        }
+    }
+    // Ends that can give (or take) what d lacks (or has too much of), nearest first.
+    let room = |st: &State, e: usize| {
+        (0..st.norm.m).all(|j| {
+            let (x, lo, hi) = (
+                st.loads[(e, j)],
+                st.norm.bands.lo[(e, j)],
+                st.norm.bands.hi[(e, j)],
+            );
+            let (dx, dlo, dhi) = (
+                st.loads[(d, j)],
+                st.norm.bands.lo[(d, j)],
+                st.norm.bands.hi[(d, j)],
+            );
+            if inflow && dx < dlo {
+                x > lo
+            } else if !inflow && dx > dhi {
+                x < hi
+            } else {
+                true
+            }
+        })
+    };
+    let mut candidates = Vec::new();
+    let mut examined = 1;
+    for &e in &order[1..] {
+        if candidates.len() == ends {
+            break;
+        }
+        examined += 1;
+        if room(st, e) {
+            candidates.push(e);
+        }
+    }
+    let read = order[..examined].to_vec();
+    // Chains run along the breadth-first tree, so chains to different ends share
+    // their first hops; an abandoned chain is undone exactly, so a hop's unit depends
+    // only on the hops before it and each tree node's pick is made once.
+    let mut picked: FxHashMap<usize, Option<usize>> = FxHashMap::default();
+    for end in candidates {
+        // The path from the chain's end back to d.
+        let mut path = vec![end];
+        while *path.last().unwrap_or(&d) != d {
+            path.push(parent[*path.last().unwrap_or(&d)]);
+        }
+        // Units flow towards d when it is short, away from it when it is over; the
+        // hop next to d goes first. A hop is named by its node farther from d.
+        let hops: Vec<(usize, usize, usize)> = (0..path.len() - 1)
+            .rev()
+            .map(|i| {
+                if inflow {
+                    (path[i], path[i], path[i + 1])
+                } else {
+                    (path[i], path[i + 1], path[i])
+                }
+            })
+            .collect();
+        let before = violation_of(st, &path);
+        let mark = st.mark(&path);
+        let mut done = Vec::new();
+        for &(node, from, to) in &hops {
+            let unit = *picked
+                .entry(node)
+                .or_insert_with(|| pick(st, from, to, contiguity));
+            match unit {
+                Some(u) => done.push(st.move_marked(u, to)),
+                None => break,
+            }
+        }
+        let found = done.len() == hops.len() && violation_of(st, &path) < before - EPS;
+        let moves: Vec<(usize, usize)> = hops
+            .iter()
+            .zip(&done)
+            .map(|(&(_, _, to), &(u, _, _))| (u, to))
+            .collect();
+        st.undo(&done, mark);
+        if found {
+            return Found {
+                chain: Some(Chain { path, moves }),
+                read,
+            };
+        }
+    }
+    Found { chain: None, read }
 }
