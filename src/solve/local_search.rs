@@ -152,25 +152,14 @@ fn accept(mode: Mode, dv: f64, dc: f64) -> bool {
 /// move must touch a violated group, and an improving move can only have appeared where a
 /// group changed. Returns the number of moves and marks the groups they touched.
 fn pass(st: &mut State, mode: Mode, contiguity: bool, active: &mut Vec<bool>) -> usize {
-    let n = st.assign.len();
     let shared: &State = st;
-    let act: &[bool] = active;
-    let mut proposals: Vec<(f64, f64, u32, u32)> = (0..n)
+    let units = units_near(shared, active);
+    let mut proposals: Vec<(f64, f64, u32, u32)> = units
         .into_par_iter()
         .filter_map(|u| {
+            let u = u as usize;
             let g = shared.assign[u] as usize;
             if shared.members[g].len() <= 1 {
-                return None;
-            }
-            if !act[g]
-                && !shared
-                    .norm
-                    .p
-                    .adjacency
-                    .of(u)
-                    .iter()
-                    .any(|&v| act[shared.assign[v as usize] as usize])
-            {
                 return None;
             }
             let mut best: Option<(f64, f64, u32)> = None;
@@ -221,6 +210,37 @@ fn pass(st: &mut State, mode: Mode, contiguity: bool, active: &mut Vec<bool>) ->
     }
     *active = touched;
     applied
+}
+
+/// The units in or next to an `active` group, ascending. Built from the active groups'
+/// members when they are few (late passes touch a handful of groups among thousands).
+fn units_near(st: &State, active: &[bool]) -> Vec<u32> {
+    let n = st.assign.len();
+    let groups: Vec<usize> = (0..active.len()).filter(|&g| active[g]).collect();
+    let size: usize = groups.iter().map(|&g| st.members[g].len()).sum();
+    let adjacency = st.norm.p.adjacency;
+    if size * 8 >= n {
+        return (0..n as u32)
+            .into_par_iter()
+            .filter(|&u| {
+                active[st.assign[u as usize] as usize]
+                    || adjacency
+                        .of(u as usize)
+                        .iter()
+                        .any(|&v| active[st.assign[v as usize] as usize])
+            })
+            .collect();
+    }
+    let mut units: Vec<u32> = Vec::with_capacity(size * 4);
+    for g in groups {
+        for &u in &st.members[g] {
+            units.push(u);
+            units.extend_from_slice(adjacency.of(u as usize));
+        }
+    }
+    units.sort_unstable();
+    units.dedup();
+    units
 }
 
 /// Exchanges between each violated group and a neighbouring group: fixes the cases where
