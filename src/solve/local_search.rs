@@ -8,6 +8,9 @@ use rayon::prelude::*;
 use super::state::{BAND_EPS as EPS, State, band_violation};
 
 const MAX_PASSES: usize = 400;
+/// Rounds of reattaching fragments and repairing the bands with contiguity kept, then
+/// without: bands are hard, contiguity gives way only where they call for it.
+const ROUNDS: usize = 4;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Mode {
@@ -20,16 +23,16 @@ pub fn run(st: &mut State, contiguity: bool) {
     if contiguity {
         // Fragments rejoin a neighbour, bands are restored along borders; where that
         // stalls, bands win (they are hard) and the cycle tries contiguity again.
-        for _ in 0..4 {
+        for round in 0..ROUNDS {
             reattach_fragments(st);
-            repair(st, true);
+            repair(st, true, false);
             if st.meets_bands() {
                 break;
             }
-            repair(st, false);
+            repair(st, false, round + 1 == ROUNDS);
         }
     } else {
-        repair(st, false);
+        repair(st, false, true);
     }
     let k = st.norm.k;
     for _ in 0..6 {
@@ -66,7 +69,9 @@ fn violated_groups(st: &State) -> Vec<bool> {
         .collect()
 }
 
-fn repair(st: &mut State, contiguity: bool) {
+/// Restores the bands: single moves, then exchanges, chains and, with `relays` (the last
+/// resort, where nothing else is left to try), relays.
+pub(super) fn repair(st: &mut State, contiguity: bool, relays: bool) {
     // A move's effect on the bands depends only on the loads of its two groups, so after
     // a pass only units in or next to the groups it touched can have gained a repair move
     // (at 1M: a few moves a round among a thousand stuck groups). Exchanges, chains and a
@@ -87,6 +92,7 @@ fn repair(st: &mut State, contiguity: bool) {
         if swap_pass(st, contiguity) == 0
             && super::chain::chain_pass(st, contiguity, super::chain::NEAR) == 0
             && super::chain::chain_pass(st, contiguity, super::chain::FAR) == 0
+            && (!relays || super::relay::relay_pass(st, contiguity) == 0)
         {
             return;
         }
@@ -313,7 +319,7 @@ fn best_repair_swap(st: &State, g: usize) -> Lookahead {
 
 /// For each neighbouring group `h` of `g` that `keep` accepts: the units of `g` that touch
 /// `h` and the units of `h` that touch `g`, both ascending.
-fn border(
+pub(super) fn border(
     st: &State,
     g: usize,
     keep: impl Fn(usize) -> bool,
@@ -341,26 +347,27 @@ fn border(
 }
 
 /// `u` and `v` (in different groups) trade places, unless that splits either group into
-/// more pieces when contiguity is kept. Returns whether they traded.
+/// more pieces when contiguity is kept. Returns whether they traded. A refused exchange
+/// is undone exactly: moving the units back could leave a load's last bit changed.
 fn trade(st: &mut State, u: usize, v: usize, contiguity: bool) -> bool {
     let (g, h) = (st.assign[u] as usize, st.assign[v] as usize);
-    let before = if contiguity {
-        st.components(g).len() + st.components(h).len()
-    } else {
-        0
-    };
-    st.move_unit(u, h);
-    st.move_unit(v, g);
-    if contiguity && st.components(g).len() + st.components(h).len() > before {
-        st.move_unit(u, g);
-        st.move_unit(v, h);
+    if !contiguity {
+        st.move_unit(u, h);
+        st.move_unit(v, g);
+        return true;
+    }
+    let before = st.pieces(g) + st.pieces(h);
+    let mark = st.mark(&[g, h]);
+    let done = [st.move_marked(u, h), st.move_marked(v, g)];
+    if st.pieces(g) + st.pieces(h) > before {
+        st.undo(&done, mark);
         return false;
     }
     true
 }
 
 /// Change in total violation if `u` and `v` (in different groups) traded places.
-fn swap_delta_violation(st: &State, u: usize, v: usize) -> f64 {
+pub(super) fn swap_delta_violation(st: &State, u: usize, v: usize) -> f64 {
     let (g, h) = (st.assign[u] as usize, st.assign[v] as usize);
     let b = &st.norm.bands;
     let mut dv = 0.0;

@@ -19,6 +19,7 @@ mod exact;
 mod greedy;
 mod local_search;
 mod lp;
+mod relay;
 mod seed;
 mod state;
 

@@ -404,6 +404,32 @@ impl<'a> State<'a> {
         false
     }
 
+    /// How many connected pieces group `g` is in on the adjacency graph.
+    pub fn pieces(&mut self, g: usize) -> usize {
+        let adj = self.norm.p.adjacency;
+        let e = self.next_epoch();
+        let mut pieces = 0;
+        let mut queue: Vec<u32> = Vec::new();
+        for i in 0..self.members[g].len() {
+            let s = self.members[g][i];
+            if self.stamp[s as usize] == e {
+                continue;
+            }
+            pieces += 1;
+            self.stamp[s as usize] = e;
+            queue.push(s);
+            while let Some(x) = queue.pop() {
+                for &y in adj.of(x as usize) {
+                    if self.assign[y as usize] as usize == g && self.stamp[y as usize] != e {
+                        self.stamp[y as usize] = e;
+                        queue.push(y);
+                    }
+                }
+            }
+        }
+        pieces
+    }
+
     /// Connected components of group `g` on the adjacency graph, largest mass first.
     pub fn components(&mut self, g: usize) -> Vec<Vec<u32>> {
         let adj = self.norm.p.adjacency;
@@ -440,9 +466,7 @@ impl<'a> State<'a> {
     }
 
     pub fn contiguous_groups(&mut self) -> usize {
-        (0..self.norm.k)
-            .filter(|&g| self.components(g).len() <= 1)
-            .count()
+        (0..self.norm.k).filter(|&g| self.pieces(g) <= 1).count()
     }
 }
 
@@ -534,6 +558,26 @@ pub(crate) mod tests {
         // Positions too: moving again after the undo behaves as on the untouched state.
         st.move_unit(1, 1);
         assert_eq!(st.members[0], vec![0]);
+    }
+
+    #[test]
+    fn pieces_count_the_components() {
+        let edges: Vec<(u32, u32)> = (0..5).map(|u| (u, u + 1)).collect();
+        let line = Line::new(
+            Array2::from_elem((6, 1), 1.0),
+            &edges,
+            Array2::from_elem((2, 1), 3.0),
+        );
+        let p = line.problem();
+        let norm = Norm::new(&p);
+        let mut st = State::new(&norm, vec![0, 1, 0, 0, 1, 0], vec![[0.0, 0.0]; 2]);
+        assert_eq!((st.pieces(0), st.pieces(1)), (3, 2));
+        assert_eq!(st.components(0).len(), 3);
+        assert_eq!(st.contiguous_groups(), 0);
+        st.move_unit(1, 0);
+        st.move_unit(5, 1);
+        assert_eq!((st.pieces(0), st.pieces(1)), (1, 1));
+        assert_eq!(st.contiguous_groups(), 2);
     }
 
     #[test]
