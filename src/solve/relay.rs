@@ -68,13 +68,13 @@ fn relay(st: &mut State, d: usize, contiguity: bool) -> bool {
         let h = st.assign[v] as usize;
         let first = super::local_search::swap_delta_violation(st, u, v);
         let pieces = if contiguity {
-            st.components(d).len() + st.components(h).len()
+            st.pieces(d) + st.pieces(h)
         } else {
             0
         };
         let mark = st.mark(&[d, h]);
         let done = vec![st.move_marked(u, h), st.move_marked(v, d)];
-        if contiguity && st.components(d).len() + st.components(h).len() > pieces {
+        if contiguity && st.pieces(d) + st.pieces(h) > pieces {
             st.undo(&done, mark);
             continue;
         }
@@ -126,13 +126,13 @@ fn mend_neighbour(st: &mut State, h: usize, first: f64, contiguity: bool) -> boo
         }
         let t = st.assign[y] as usize;
         let pieces = if contiguity {
-            st.components(h).len() + st.components(t).len()
+            st.pieces(h) + st.pieces(t)
         } else {
             0
         };
         let mark = st.mark(&[h, t]);
         let done = vec![st.move_marked(x, t), st.move_marked(y, h)];
-        if !contiguity || st.components(h).len() + st.components(t).len() <= pieces {
+        if !contiguity || st.pieces(h) + st.pieces(t) <= pieces {
             return true;
         }
         st.undo(&done, mark);
@@ -170,6 +170,10 @@ mod tests {
         let mut without = start.clone();
         super::super::local_search::repair(&mut without, false, false);
         assert!(!without.meets_bands(), "{:?}", without.assign);
+        // Kept whole, the first territory would be units 0 and 2: no relay then.
+        let mut whole = start.clone();
+        assert_eq!(super::relay_pass(&mut whole, true), 0);
+        assert_eq!(whole.assign, start.assign);
         let mut st = start.clone();
         assert_eq!(super::relay_pass(&mut st, false), 1);
         assert!(st.meets_bands(), "{:?}", st.assign);
