@@ -5,7 +5,7 @@
 
 use rayon::prelude::*;
 
-use super::state::{BAND_EPS as EPS, State, band_violation};
+use super::state::{BAND_EPS as EPS, Mark, State, band_violation};
 
 const MAX_PASSES: usize = 400;
 /// Rounds of reattaching fragments and repairing the bands with contiguity kept, then
@@ -347,23 +347,32 @@ pub(super) fn border(
 }
 
 /// `u` and `v` (in different groups) trade places, unless that splits either group into
-/// more pieces when contiguity is kept. Returns whether they traded. A refused exchange
-/// is undone exactly: moving the units back could leave a load's last bit changed.
+/// more pieces when contiguity is kept. Returns whether they traded.
 fn trade(st: &mut State, u: usize, v: usize, contiguity: bool) -> bool {
+    exchange(st, u, v, contiguity).is_some()
+}
+
+/// What takes an exchange back exactly: its two moves and the loads before them.
+pub(super) type Undo = ([(usize, usize, u32); 2], Mark);
+
+/// `u` and `v` (in different groups) trade places, unless that splits either group into
+/// more pieces when contiguity is kept. Returns what undoes the exchange, or `None` when
+/// it was refused. A refused exchange is undone exactly: moving the units back could
+/// leave a load's last bit changed.
+pub(super) fn exchange(st: &mut State, u: usize, v: usize, contiguity: bool) -> Option<Undo> {
     let (g, h) = (st.assign[u] as usize, st.assign[v] as usize);
-    if !contiguity {
-        st.move_unit(u, h);
-        st.move_unit(v, g);
-        return true;
-    }
-    let before = st.pieces(g) + st.pieces(h);
+    let before = if contiguity {
+        st.pieces(g) + st.pieces(h)
+    } else {
+        0
+    };
     let mark = st.mark(&[g, h]);
     let done = [st.move_marked(u, h), st.move_marked(v, g)];
-    if st.pieces(g) + st.pieces(h) > before {
+    if contiguity && st.pieces(g) + st.pieces(h) > before {
         st.undo(&done, mark);
-        return false;
+        return None;
     }
-    true
+    Some((done, mark))
 }
 
 /// Change in total violation if `u` and `v` (in different groups) traded places.

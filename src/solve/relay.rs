@@ -6,7 +6,7 @@
 //! territories a fraction of an account out; whether some cycle's plan met every band was
 //! luck, and in one run none did. Relays are the last resort of the last round of repair.
 
-use super::local_search::border;
+use super::local_search::{border, exchange, swap_delta_violation};
 use super::state::{BAND_EPS as EPS, State, band_violation};
 
 /// First exchanges tried per violated territory, those mending it most first.
@@ -66,18 +66,10 @@ fn relay(st: &mut State, d: usize, contiguity: bool) -> bool {
     firsts.truncate(FIRSTS);
     for (_, _, u, v) in firsts {
         let h = st.assign[v] as usize;
-        let first = super::local_search::swap_delta_violation(st, u, v);
-        let pieces = if contiguity {
-            st.pieces(d) + st.pieces(h)
-        } else {
-            0
-        };
-        let mark = st.mark(&[d, h]);
-        let done = vec![st.move_marked(u, h), st.move_marked(v, d)];
-        if contiguity && st.pieces(d) + st.pieces(h) > pieces {
-            st.undo(&done, mark);
+        let first = swap_delta_violation(st, u, v);
+        let Some((done, mark)) = exchange(st, u, v, contiguity) else {
             continue;
-        }
+        };
         if mend_neighbour(st, h, first, contiguity) {
             return true;
         }
@@ -101,7 +93,7 @@ fn mend_neighbour(st: &mut State, h: usize, first: f64, contiguity: bool) -> boo
                 steps.push((dv, st.cost(x, t) - st.cost(x, h), x, t, false));
             }
             for &y in ys {
-                let dv = super::local_search::swap_delta_violation(st, x, y);
+                let dv = swap_delta_violation(st, x, y);
                 if first + dv < -EPS {
                     let dc = st.cost(x, t) + st.cost(y, h) - st.cost(x, h) - st.cost(y, t);
                     steps.push((dv, dc, x, y, true));
@@ -124,18 +116,9 @@ fn mend_neighbour(st: &mut State, h: usize, first: f64, contiguity: bool) -> boo
             }
             continue;
         }
-        let t = st.assign[y] as usize;
-        let pieces = if contiguity {
-            st.pieces(h) + st.pieces(t)
-        } else {
-            0
-        };
-        let mark = st.mark(&[h, t]);
-        let done = vec![st.move_marked(x, t), st.move_marked(y, h)];
-        if !contiguity || st.pieces(h) + st.pieces(t) <= pieces {
+        if exchange(st, x, y, contiguity).is_some() {
             return true;
         }
-        st.undo(&done, mark);
     }
     false
 }
