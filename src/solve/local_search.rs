@@ -34,6 +34,9 @@ pub fn run(st: &mut State, contiguity: bool) {
     } else {
         repair(st, false, true);
     }
+    if !st.meets_bands() {
+        super::resplit::resplit_pass(st);
+    }
     let k = st.norm.k;
     for _ in 0..6 {
         let mut moved = passes(

@@ -20,6 +20,7 @@ mod greedy;
 mod local_search;
 mod lp;
 mod relay;
+mod resplit;
 mod seed;
 mod state;
 
