@@ -34,8 +34,15 @@ pub fn run(st: &mut State, contiguity: bool) {
     } else {
         repair(st, false, true);
     }
-    if !st.meets_bands() {
-        super::resplit::resplit_pass(st);
+    if !st.meets_bands() && super::resplit::resplit_pass(st) > 0 && contiguity && st.meets_bands() {
+        // A re-split ignores contiguity; where its plan can be made whole again with every
+        // band kept, it is.
+        let mut whole = st.clone();
+        reattach_fragments(&mut whole);
+        repair(&mut whole, true, false);
+        if whole.meets_bands() {
+            *st = whole;
+        }
     }
     let k = st.norm.k;
     for _ in 0..6 {
