@@ -4,6 +4,7 @@
 //! reported bound is the Lagrangian dual in `bound.rs`); it is a start for local search:
 //! each unit goes to its largest share of Clarabel's interior-point solution.
 
+use good_lp::solvers::clarabel::ClarabelProblem;
 use good_lp::{Expression, ProblemVariables, Solution, SolverModel, Variable, clarabel, variable};
 
 use super::Norm;
@@ -23,6 +24,27 @@ pub struct LpResult {
 
 /// Interior-point slacks are never exactly zero: below this (a ten-thousandth of a target) a band is met.
 const SLACK_EPS: f64 = 1e-4;
+
+/// A Clarabel model minimising `objective` in which each unit's shares (`x`, one list per
+/// unit) sum to one.
+pub(super) fn assignment_model(
+    vars: ProblemVariables,
+    objective: Expression,
+    x: &[Vec<Variable>],
+) -> ClarabelProblem {
+    let mut model = vars.minimise(objective).using(clarabel);
+    model
+        .settings()
+        .verbose(std::env::var_os("TERRAPLAN_LP_VERBOSE").is_some());
+    for xs in x {
+        let mut row = Expression::with_capacity(xs.len());
+        for &v in xs {
+            row.add_mul(1.0, v);
+        }
+        model.add_constraint(row.eq(1.0));
+    }
+    model
+}
 
 /// Solves at `centres` on the `l` nearest groups per unit. No widening: slack left at these
 /// centres is what local search repairs, and a wider LP costs far more than it saves.
@@ -67,17 +89,7 @@ pub fn solve_fixed_centres(
             by_group[g as usize].push((u, x[u][i]));
         }
     }
-    let mut model = vars.minimise(objective).using(clarabel);
-    model
-        .settings()
-        .verbose(std::env::var_os("TERRAPLAN_LP_VERBOSE").is_some());
-    for xs in &x {
-        let mut row = Expression::with_capacity(xs.len());
-        for &v in xs {
-            row.add_mul(1.0, v);
-        }
-        model.add_constraint(row.eq(1.0));
-    }
+    let mut model = assignment_model(vars, objective, &x);
     for (g, list) in by_group.iter().enumerate() {
         for j in 0..norm.m {
             let mut row = Expression::with_capacity(list.len());

@@ -12,7 +12,7 @@
 //! potential each, found by giving away richer units all around (generated 1M instance,
 //! `--seed 3`: a dozen such territories stayed out of band in every cycle).
 
-use good_lp::{Expression, ProblemVariables, Solution, SolverModel, Variable, clarabel, variable};
+use good_lp::{Expression, ProblemVariables, Solution, SolverModel, Variable, variable};
 
 use super::state::{BAND_EPS as EPS, State};
 
@@ -193,7 +193,6 @@ fn solve_area(st: &State, d: usize, groups: &[usize]) -> Option<AreaLp> {
     // Loads of each area group from outside the LP: none, since every unit of an area
     // group is in it. Bands: lo + margin ≤ row + inner⁻ + outer⁻, row − inner⁺ − outer⁺ ≤ hi − margin.
     let mut bands = Vec::with_capacity(groups.len() * m);
-    let mut bands_slack = Vec::with_capacity(groups.len() * m);
     for &g in groups {
         for j in 0..m {
             let (lo, hi) = (st.norm.bands.lo[(g, j)], st.norm.bands.hi[(g, j)]);
@@ -209,21 +208,10 @@ fn solve_area(st: &State, d: usize, groups: &[usize]) -> Option<AreaLp> {
             objective.add_mul(inner, s[2]);
             objective.add_mul(outer, s[3]);
             bands.push((lo + gap, hi - gap, s));
-            bands_slack.push(s);
         }
     }
-    let mut model = vars.minimise(objective).using(clarabel);
-    model
-        .settings()
-        .verbose(std::env::var_os("TERRAPLAN_LP_VERBOSE").is_some());
-    for xs in &x {
-        let mut row = Expression::with_capacity(xs.len());
-        for &v in xs {
-            row.add_mul(1.0, v);
-        }
-        model.add_constraint(row.eq(1.0));
-    }
-    for (row, (lo, hi, s)) in rows.into_iter().zip(bands) {
+    let mut model = super::lp::assignment_model(vars, objective, &x);
+    for (row, &(lo, hi, s)) in rows.into_iter().zip(&bands) {
         let mut r = row.clone();
         r.add_mul(1.0, s[0]);
         r.add_mul(1.0, s[1]);
@@ -234,9 +222,9 @@ fn solve_area(st: &State, d: usize, groups: &[usize]) -> Option<AreaLp> {
         model.add_constraint(r.leq(hi));
     }
     let solution = model.solve().ok()?;
-    let short = bands_slack
+    let short = bands
         .iter()
-        .map(|s| solution.value(s[1]) + solution.value(s[3]))
+        .map(|(_, _, s)| solution.value(s[1]) + solution.value(s[3]))
         .sum();
     let shares = choices
         .iter()
