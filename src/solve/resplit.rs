@@ -14,7 +14,7 @@
 
 use good_lp::{Expression, ProblemVariables, Solution, SolverModel, Variable, variable};
 
-use super::state::{BAND_EPS as EPS, State};
+use super::state::{BAND_EPS as EPS, State, band_violation};
 
 /// Territories in a re-split area: the first try, and the most it grows to while the LP
 /// says the area cannot meet its bands.
@@ -26,6 +26,8 @@ const MARGIN: f64 = 0.5;
 const SHARE_EPS: f64 = 1e-3;
 /// Violated territories re-split per pass at most (a 1M plan has needed 21).
 const PER_PASS: usize = 64;
+/// Passes over the split units after rounding.
+const POLISH_PASSES: usize = 8;
 /// Re-splits tried per violated territory, while each lowers the violation.
 const TRIES: usize = 4;
 
@@ -273,32 +275,98 @@ fn apply(st: &mut State, d: usize, lp: AreaLp) -> bool {
     }
     split.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
     let nsplit = split.len();
+    // Loads with every split unit still spread as the LP spread it; each unit in turn is
+    // made whole where that leaves its groups' bands best, the others still spread (the
+    // plan's loads would count the undecided ones where they stood before the LP).
+    let m = st.norm.m;
+    let mut spread = st.loads.clone();
+    for (_, u, shares) in &split {
+        let g = st.assign[*u] as usize;
+        for j in 0..m {
+            let v = st.norm.vn[(*u, j)];
+            spread[(g, j)] -= v;
+            for &(s, h) in shares {
+                spread[(h, j)] += s * v;
+            }
+        }
+    }
+    let b = &st.norm.bands;
+    let spread_violation: f64 = (0..st.norm.k)
+        .map(|g| {
+            (0..m)
+                .map(|j| band_violation(spread[(g, j)], b.lo[(g, j)], b.hi[(g, j)]))
+                .sum::<f64>()
+        })
+        .sum();
+    let mut chosen = Vec::with_capacity(split.len());
     for (_, u, shares) in split {
-        let g = st.assign[u] as usize;
-        let best = shares
+        let after = |h: usize| -> f64 {
+            // h is one of the shares' groups: the sum is over the same groups for each h.
+            shares
+                .iter()
+                .map(|&(own, g)| {
+                    (0..m)
+                        .map(|j| {
+                            let v = st.norm.vn[(u, j)];
+                            let x = spread[(g, j)] - own * v + if g == h { v } else { 0.0 };
+                            band_violation(x, b.lo[(g, j)], b.hi[(g, j)])
+                        })
+                        .sum::<f64>()
+                })
+                .sum()
+        };
+        let Some((_, _, h)) = shares
             .iter()
-            .map(|&(v, h)| {
-                let dv = if h == g {
-                    0.0
-                } else {
-                    st.move_delta_violation(u, h)
-                };
-                (dv, -v, h)
-            })
+            .map(|&(s, h)| (after(h), -s, h))
             .min_by(|a, b| {
                 a.0.total_cmp(&b.0)
                     .then(a.1.total_cmp(&b.1))
                     .then(a.2.cmp(&b.2))
             })
-            .unwrap_or((0.0, 0.0, g));
-        if best.2 != g {
-            st.move_unit(u, best.2);
+        else {
+            continue;
+        };
+        for j in 0..m {
+            let v = st.norm.vn[(u, j)];
+            for &(s, g) in &shares {
+                spread[(g, j)] -= s * v;
+            }
+            spread[(h, j)] += v;
+        }
+        chosen.push((u, h, shares));
+    }
+    for &(u, h, _) in &chosen {
+        if st.assign[u] as usize != h {
+            st.move_unit(u, h);
+        }
+    }
+    // Made whole one after another, the split units' errors add up; a few passes move
+    // each to another of its groups wherever that lowers the violation.
+    for _ in 0..POLISH_PASSES {
+        let mut moved = false;
+        for (u, _, shares) in &chosen {
+            let g = st.assign[*u] as usize;
+            let best = shares
+                .iter()
+                .filter(|&&(_, h)| h != g)
+                .map(|&(_, h)| (st.move_delta_violation(*u, h), h))
+                .min_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+            if let Some((dv, h)) = best
+                && dv < -EPS
+                && st.members[g].len() > 1
+            {
+                st.move_unit(*u, h);
+                moved = true;
+            }
+        }
+        if !moved {
+            break;
         }
     }
     let rounded = st.total_violation();
     super::local_search::repair(st, false, true);
     super::debug(&format!(
-        "resplit g{d}: {} groups {} units {} vars, LP short {:.3e}, {nsplit} split; violation {before:.3e} -> rounded {rounded:.3e} -> repaired {:.3e}",
+        "resplit g{d}: {} groups {} units {} vars, LP short {:.3e}, {nsplit} split; violation {before:.3e} -> spread {spread_violation:.3e} -> rounded {rounded:.3e} -> repaired {:.3e}",
         lp.groups,
         lp.units.len(),
         lp.variables,
