@@ -24,7 +24,7 @@ pub fn run(st: &mut State, contiguity: bool) {
         // Fragments rejoin a neighbour, bands are restored along borders; where that
         // stalls, bands win (they are hard) and the cycle tries contiguity again.
         for round in 0..ROUNDS {
-            reattach_fragments(st);
+            reattach_fragments(st, 0..st.norm.k);
             repair(st, true, false);
             if st.meets_bands() {
                 break;
@@ -34,15 +34,8 @@ pub fn run(st: &mut State, contiguity: bool) {
     } else {
         repair(st, false, true);
     }
-    if !st.meets_bands() && super::resplit::resplit_pass(st) > 0 && contiguity && st.meets_bands() {
-        // A re-split ignores contiguity; where its plan can be made whole again with every
-        // band kept, it is.
-        let mut whole = st.clone();
-        reattach_fragments(&mut whole);
-        repair(&mut whole, true, false);
-        if whole.meets_bands() {
-            *st = whole;
-        }
+    if !st.meets_bands() {
+        super::resplit::resplit_pass(st, contiguity);
     }
     let k = st.norm.k;
     for _ in 0..6 {
@@ -463,9 +456,10 @@ fn best_swaps(st: &State, g: usize, active: &[bool]) -> Vec<(f64, u32, u32)> {
     out
 }
 
-/// Every component of a group but its heaviest joins the neighbouring group it borders most.
-fn reattach_fragments(st: &mut State) {
-    for g in 0..st.norm.k {
+/// Every component of each of `groups` but its heaviest joins the neighbouring group it
+/// borders most.
+pub(super) fn reattach_fragments(st: &mut State, groups: impl IntoIterator<Item = usize>) {
+    for g in groups {
         let comps = st.components(g);
         for comp in comps.iter().skip(1) {
             let mut border = std::collections::BTreeMap::<usize, usize>::new();

@@ -32,7 +32,7 @@ const POLISH_PASSES: usize = 8;
 const TRIES: usize = 4;
 
 /// Re-splits the area around each territory still out of its band; returns re-splits kept.
-pub fn resplit_pass(st: &mut State) -> usize {
+pub fn resplit_pass(st: &mut State, contiguity: bool) -> usize {
     let mut violated: Vec<usize> = (0..st.norm.k)
         .filter(|&g| st.group_violation(g) > EPS)
         .collect();
@@ -50,7 +50,7 @@ pub fn resplit_pass(st: &mut State) -> usize {
     let mut kept = 0;
     for d in violated {
         for _ in 0..TRIES {
-            if st.group_violation(d) <= EPS || !resplit(st, d) {
+            if st.group_violation(d) <= EPS || !resplit(st, d, contiguity) {
                 break;
             }
             kept += 1;
@@ -94,7 +94,7 @@ fn area(st: &State, d: usize, size: usize) -> Vec<usize> {
 type Split = (f64, usize, Vec<(f64, usize)>);
 
 /// One re-split of the area around `d`. Returns whether it was kept.
-fn resplit(st: &mut State, d: usize) -> bool {
+fn resplit(st: &mut State, d: usize, contiguity: bool) -> bool {
     // Where the LP cannot meet the area's bands, the area grows: the richer units must go
     // farther than the first ring of territories can take them.
     let mut size = AREA_GROUPS;
@@ -107,7 +107,7 @@ fn resplit(st: &mut State, d: usize) -> bool {
         }
         size *= 2;
     };
-    apply(st, d, lp)
+    apply(st, d, lp, contiguity)
 }
 
 /// Band slack (normalised) below which the LP met every band of its area.
@@ -116,7 +116,7 @@ const SHORT_EPS: f64 = 1e-6;
 /// An area's LP solution: its units, each with its (share, group) pairs above `SHARE_EPS`,
 /// and how far (summed over bands, normalised) the LP fell short of the true bands.
 struct AreaLp {
-    groups: usize,
+    area: Vec<usize>,
     units: Vec<usize>,
     shares: Vec<Vec<(f64, usize)>>,
     short: f64,
@@ -240,7 +240,7 @@ fn solve_area(st: &State, d: usize, groups: &[usize]) -> Option<AreaLp> {
         })
         .collect();
     Some(AreaLp {
-        groups: groups.len(),
+        area: groups.to_vec(),
         units,
         shares,
         short,
@@ -250,7 +250,7 @@ fn solve_area(st: &State, d: usize, groups: &[usize]) -> Option<AreaLp> {
 
 /// Rounds an area's LP solution onto the plan and repairs the bands; keeps the result if
 /// it lowers the plan's violation.
-fn apply(st: &mut State, d: usize, lp: AreaLp) -> bool {
+fn apply(st: &mut State, d: usize, lp: AreaLp, contiguity: bool) -> bool {
     let before = st.total_violation();
     let saved = st.clone();
     // Rounding: units the LP put wholly in one group go there; then each split unit, most
@@ -364,21 +364,35 @@ fn apply(st: &mut State, d: usize, lp: AreaLp) -> bool {
         }
     }
     let rounded = st.total_violation();
-    super::local_search::repair(st, false, true);
+    if contiguity {
+        // Rounded, the area is in pieces: they rejoin a neighbour and the bands are repaired
+        // with contiguity kept first, what that leaves without. Where that mends nothing,
+        // the rounded plan is repaired without contiguity (bands are hard).
+        let mut whole = st.clone();
+        super::local_search::reattach_fragments(&mut whole, lp.area.iter().copied());
+        super::local_search::repair(&mut whole, true, false);
+        super::local_search::repair(&mut whole, false, true);
+        if whole.total_violation() < before - EPS {
+            *st = whole;
+        } else {
+            super::local_search::repair(st, false, true);
+        }
+    } else {
+        super::local_search::repair(st, false, true);
+    }
     super::debug(&format!(
         "resplit g{d}: {} groups {} units {} vars, LP short {:.3e}, {nsplit} split; violation {before:.3e} -> spread {spread_violation:.3e} -> rounded {rounded:.3e} -> repaired {:.3e}",
-        lp.groups,
+        lp.area.len(),
         lp.units.len(),
         lp.variables,
         lp.short,
         st.total_violation()
     ));
-    if st.total_violation() < before - EPS {
-        true
-    } else {
+    if st.total_violation() >= before - EPS {
         *st = saved;
-        false
+        return false;
     }
+    true
 }
 
 #[cfg(test)]
@@ -418,8 +432,13 @@ mod tests {
         super::super::local_search::repair(&mut repaired, false, true);
         assert!(!repaired.meets_bands(), "{:?}", repaired.assign);
         let mut st = start.clone();
-        assert!(super::resplit_pass(&mut st) > 0);
+        assert!(super::resplit_pass(&mut st, false) > 0);
         assert!(st.meets_bands(), "{:?}", st.assign);
+        // Kept whole, the re-split meets them too, every territory in one piece.
+        let mut whole = start.clone();
+        assert!(super::resplit_pass(&mut whole, true) > 0);
+        assert!(whole.meets_bands(), "{:?}", whole.assign);
+        assert_eq!(whole.contiguous_groups(), 4, "{:?}", whole.assign);
         let loads = crate::solve::state::loads_of(&norm, &st.assign);
         assert!(
             loads
