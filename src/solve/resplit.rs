@@ -3,9 +3,10 @@
 //! go to its own territory or to one its neighbours or theirs belong to, the rest of the
 //! plan held fixed. The LP sees every unit of the area at once: it trades a rich unit
 //! for two poor ones three territories away, which single moves, exchanges, chains and
-//! relays cannot. Its bands are drawn in towards their middle so that rounding the few
-//! split units leaves room; repair then mends what rounding broke. A re-split is kept
-//! only where it lowers the plan's violation.
+//! relays cannot. Its bands are drawn in towards their middle so that rounding leaves
+//! room (the LP splits tens to hundreds of units per area: about one per binding band row
+//! even at a vertex); repair then mends what rounding broke, with contiguity kept first
+//! where it is asked for. A re-split is kept only where it lowers the plan's violation.
 //!
 //! Where it matters: a rep whose locked accounts carry two thirds of a territory's
 //! potential needs the rest of the territory to be accounts of a third of the average
