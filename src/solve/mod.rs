@@ -481,7 +481,7 @@ fn solve_once(norm: &Norm, opt: &Options, seed: u64) -> Result<Solution, Error> 
         }
     }
     let exact = exact_step(norm, opt, &mut st)?;
-    // The reported bound: a longer dual at the final centres, warm from the last prices.
+    // The reported bound: a longer dual at the final centres.
     let objective = st.objective();
     // Warm prices come from other centres and can start the steps where they stall (at
     // 1M a warm dual once ended at 81% of the cold one's bound); both are valid bounds at

@@ -254,9 +254,8 @@ fn solve_area(st: &State, d: usize, groups: &[usize]) -> Option<AreaLp> {
 fn apply(st: &mut State, d: usize, lp: AreaLp, contiguity: bool) -> bool {
     let before = st.total_violation();
     let saved = st.clone();
-    // Rounding: units the LP put wholly in one group go there; then each split unit, most
-    // decided first, goes to the group among its shares that leaves the bands best.
-    // (largest share, unit, its shares as (share, group))
+    // Rounding: units the LP put wholly in one group go there; the split ones are made
+    // whole below, most decided first.
     let mut split: Vec<Split> = Vec::new();
     for (&u, shares) in lp.units.iter().zip(lp.shares) {
         let top =
@@ -292,13 +291,6 @@ fn apply(st: &mut State, d: usize, lp: AreaLp, contiguity: bool) -> bool {
         }
     }
     let b = &st.norm.bands;
-    let spread_violation: f64 = (0..st.norm.k)
-        .map(|g| {
-            (0..m)
-                .map(|j| band_violation(spread[(g, j)], b.lo[(g, j)], b.hi[(g, j)]))
-                .sum::<f64>()
-        })
-        .sum();
     let mut chosen = Vec::with_capacity(split.len());
     for (_, u, shares) in split {
         let after = |h: usize| -> f64 {
@@ -381,15 +373,15 @@ fn apply(st: &mut State, d: usize, lp: AreaLp, contiguity: bool) -> bool {
     } else {
         super::local_search::repair(st, false, true);
     }
+    let after = st.total_violation();
     super::debug(&format!(
-        "resplit g{d}: {} groups {} units {} vars, LP short {:.3e}, {nsplit} split; violation {before:.3e} -> spread {spread_violation:.3e} -> rounded {rounded:.3e} -> repaired {:.3e}",
+        "resplit g{d}: {} groups {} units {} vars, LP short {:.3e}, {nsplit} split; violation {before:.3e} -> rounded {rounded:.3e} -> repaired {after:.3e}",
         lp.area.len(),
         lp.units.len(),
         lp.variables,
         lp.short,
-        st.total_violation()
     ));
-    if st.total_violation() >= before - EPS {
+    if after >= before - EPS {
         *st = saved;
         return false;
     }
