@@ -7,7 +7,7 @@
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
-use super::state::{BAND_EPS as EPS, State};
+use super::state::{BAND_EPS as EPS, Scope, State};
 
 /// How far chains reach: (longest chain in territories beyond the violated one, chain
 /// ends tried per violated territory). Near chains first; far ones when those are stuck,
@@ -94,9 +94,9 @@ fn pick(st: &mut State, from: usize, to: usize, contiguity: bool) -> Option<usiz
 /// chain found ahead is the one a search now would find, so it is made as found. Where
 /// one has, the search runs again on the plan as it stands: the round is the same, move
 /// for move, as one territory at a time.
-pub fn chain_pass(st: &mut State, contiguity: bool, reach: (usize, usize)) -> usize {
+pub fn chain_pass(st: &mut State, contiguity: bool, reach: (usize, usize), scope: Scope) -> usize {
     let k = st.norm.k;
-    let violated: Vec<usize> = (0..k).filter(|&g| st.group_violation(g) > EPS).collect();
+    let violated = st.targets(scope);
     // Every violated territory gets its chance: repair only calls this once single moves
     // and swaps are stuck, and a large plan can be stuck in hundreds of places at once.
     if violated.is_empty() {

@@ -5,7 +5,7 @@
 
 use rayon::prelude::*;
 
-use super::state::{BAND_EPS as EPS, Mark, State, band_violation};
+use super::state::{BAND_EPS as EPS, Mark, Scope, State, band_violation};
 
 const MAX_PASSES: usize = 400;
 /// Rounds of reattaching fragments and repairing the bands with contiguity kept, then
@@ -19,24 +19,32 @@ enum Mode {
 }
 
 pub fn run(st: &mut State, contiguity: bool) {
+    let started = std::time::Instant::now();
     seat_empty_groups(st);
     if contiguity {
         // Fragments rejoin a neighbour, bands are restored along borders; where that
         // stalls, bands win (they are hard) and the cycle tries contiguity again.
         for round in 0..ROUNDS {
             reattach_fragments(st, 0..st.norm.k);
-            repair(st, true, false);
+            repair(st, true, false, Scope::All);
             if st.meets_bands() {
                 break;
             }
-            repair(st, false, round + 1 == ROUNDS);
+            repair(st, false, round + 1 == ROUNDS, Scope::All);
         }
     } else {
-        repair(st, false, true);
+        repair(st, false, true, Scope::All);
     }
-    if !st.meets_bands() {
-        super::resplit::resplit_pass(st, contiguity);
+    let repaired = started.elapsed();
+    if !st.meets_bands() && super::resplit::resplit_pass(st, contiguity) > 0 {
+        // Each re-split repaired its own area only; the plan they leave behind may now
+        // give the rest the room that moves, chains and relays lacked before.
+        if contiguity {
+            repair(st, true, false, Scope::All);
+        }
+        repair(st, false, true, Scope::All);
     }
+    let resplit = started.elapsed();
     let k = st.norm.k;
     for _ in 0..6 {
         let mut moved = passes(
@@ -64,38 +72,41 @@ pub fn run(st: &mut State, contiguity: bool) {
             break;
         }
     }
+    super::debug(&format!(
+        "  search: repair {repaired:.2?}, re-splits {:.2?}, improve {:.2?}",
+        resplit - repaired,
+        started.elapsed() - resplit
+    ));
 }
 
-fn violated_groups(st: &State) -> Vec<bool> {
-    (0..st.norm.k)
-        .map(|g| st.group_violation(g) > EPS)
-        .collect()
+fn violated_groups(st: &State, scope: Scope) -> Vec<bool> {
+    (0..st.norm.k).map(|g| st.is_target(g, scope)).collect()
 }
 
-/// Restores the bands: single moves, then exchanges, chains and, with `relays` (the last
-/// resort, where nothing else is left to try), relays.
-pub(super) fn repair(st: &mut State, contiguity: bool, relays: bool) {
+/// Restores the bands of the groups in `scope`: single moves, then exchanges, chains and,
+/// with `relays` (the last resort, where nothing else is left to try), relays.
+pub(super) fn repair(st: &mut State, contiguity: bool, relays: bool, scope: Scope) {
     // A move's effect on the bands depends only on the loads of its two groups, so after
     // a pass only units in or next to the groups it touched can have gained a repair move
     // (at 1M: a few moves a round among a thousand stuck groups). Exchanges, chains and a
     // disruption budget (shared by every group) call for a full look again.
     let mut touched: Option<Vec<bool>> = None;
     for _ in 0..MAX_PASSES {
-        if st.meets_bands() {
+        if st.scope_met(scope) {
             return;
         }
         let mut active = match touched.take() {
             Some(t) if st.moved.is_empty() => t,
-            _ => violated_groups(st),
+            _ => violated_groups(st, scope),
         };
         if pass(st, Mode::Repair, contiguity, &mut active) > 0 {
             touched = Some(active);
             continue;
         }
-        if swap_pass(st, contiguity) == 0
-            && super::chain::chain_pass(st, contiguity, super::chain::NEAR) == 0
-            && super::chain::chain_pass(st, contiguity, super::chain::FAR) == 0
-            && (!relays || super::relay::relay_pass(st, contiguity) == 0)
+        if swap_pass(st, contiguity, scope) == 0
+            && super::chain::chain_pass(st, contiguity, super::chain::NEAR, scope) == 0
+            && super::chain::chain_pass(st, contiguity, super::chain::FAR, scope) == 0
+            && (!relays || super::relay::relay_pass(st, contiguity, scope) == 0)
         {
             return;
         }
@@ -256,7 +267,7 @@ fn units_near(st: &State, active: &[bool]) -> Vec<u32> {
 /// one metric is over and another under, which no single move can. Both units must sit on
 /// the shared border (when contiguity is kept) and the exchange must lower the violation.
 /// Groups are visited in order, each trading at most once on the plan as it then stands.
-fn swap_pass(st: &mut State, contiguity: bool) -> usize {
+fn swap_pass(st: &mut State, contiguity: bool, scope: Scope) -> usize {
     let k = st.norm.k;
     // Every violated group's best exchange is looked for ahead, in parallel. A group's
     // exchange depends only on it and its neighbours, so the one found ahead is used
@@ -264,13 +275,17 @@ fn swap_pass(st: &mut State, contiguity: bool) -> usize {
     let shared: &State = st;
     let mut ahead: Vec<Option<Lookahead>> = (0..k)
         .into_par_iter()
-        .map(|g| (shared.group_violation(g) > EPS).then(|| best_repair_swap(shared, g)))
+        .map(|g| {
+            shared
+                .is_target(g, scope)
+                .then(|| best_repair_swap(shared, g))
+        })
         .collect();
     let global = !st.moved.is_empty();
     let mut changed = vec![false; k];
     let mut applied = 0;
     for g in 0..k {
-        if st.group_violation(g) <= EPS {
+        if !st.is_target(g, scope) {
             continue;
         }
         let best = match ahead[g].take() {

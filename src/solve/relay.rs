@@ -7,7 +7,7 @@
 //! luck, and in one run none did. Relays are the last resort of the last round of repair.
 
 use super::local_search::{border, exchange, swap_delta_violation};
-use super::state::{BAND_EPS as EPS, State, band_violation};
+use super::state::{BAND_EPS as EPS, Scope, State, band_violation};
 
 /// First exchanges tried per violated territory, those mending it most first.
 const FIRSTS: usize = 24;
@@ -15,10 +15,8 @@ const FIRSTS: usize = 24;
 const SECONDS: usize = 8;
 
 /// One round of relays, at most one per violated territory. Returns relays applied.
-pub fn relay_pass(st: &mut State, contiguity: bool) -> usize {
-    let violated: Vec<usize> = (0..st.norm.k)
-        .filter(|&g| st.group_violation(g) > EPS)
-        .collect();
+pub fn relay_pass(st: &mut State, contiguity: bool, scope: Scope) -> usize {
+    let violated = st.targets(scope);
     let mut applied = 0;
     for d in violated {
         if st.group_violation(d) > EPS && relay(st, d, contiguity) {
@@ -128,8 +126,8 @@ mod tests {
     use ndarray::Array2;
 
     use crate::solve::Norm;
-    use crate::solve::state::State;
     use crate::solve::state::tests::Line;
+    use crate::solve::state::{Scope, State};
 
     /// Six units on a line in three territories that must each hold exactly 11: the first
     /// holds 5 + 5, the last 6 + 6. Every unit is too heavy to move alone, each exchange
@@ -151,14 +149,14 @@ mod tests {
             vec![[0.5, 0.0], [2.5, 0.0], [4.5, 0.0]],
         );
         let mut without = start.clone();
-        super::super::local_search::repair(&mut without, false, false);
+        super::super::local_search::repair(&mut without, false, false, Scope::All);
         assert!(!without.meets_bands(), "{:?}", without.assign);
         // Kept whole, the first territory would be units 0 and 2: no relay then.
         let mut whole = start.clone();
-        assert_eq!(super::relay_pass(&mut whole, true), 0);
+        assert_eq!(super::relay_pass(&mut whole, true, Scope::All), 0);
         assert_eq!(whole.assign, start.assign);
         let mut st = start.clone();
-        assert_eq!(super::relay_pass(&mut st, false), 1);
+        assert_eq!(super::relay_pass(&mut st, false, Scope::All), 1);
         assert!(st.meets_bands(), "{:?}", st.assign);
         assert_eq!(st.assign, vec![0, 1, 0, 2, 1, 2]);
     }

@@ -15,7 +15,7 @@
 
 use good_lp::{Expression, ProblemVariables, Solution, SolverModel, Variable, variable};
 
-use super::state::{BAND_EPS as EPS, State, band_violation};
+use super::state::{BAND_EPS as EPS, Scope, State, band_violation};
 
 /// Territories in a re-split area: the first try, and the most it grows to while the LP
 /// says the area cannot meet its bands.
@@ -31,30 +31,47 @@ const PER_PASS: usize = 64;
 const POLISH_PASSES: usize = 8;
 /// Re-splits tried per violated territory, while each lowers the violation.
 const TRIES: usize = 4;
+/// Passes over the territories still out of band.
+const PASSES: usize = 3;
 
 /// Re-splits the area around each territory still out of its band; returns re-splits kept.
+/// A kept re-split can leave a territory just outside its area a hair out of band (its
+/// repair takes on such territories but not always mends them): later passes re-split
+/// those too, never again one whose re-split was refused.
 pub fn resplit_pass(st: &mut State, contiguity: bool) -> usize {
-    let mut violated: Vec<usize> = (0..st.norm.k)
-        .filter(|&g| st.group_violation(g) > EPS)
-        .collect();
-    // Where bands far too tight leave hundreds of territories out, re-splitting each
-    // would cost minutes and mend nothing: the worst `PER_PASS` get their chance.
-    if violated.len() > PER_PASS {
-        violated.sort_by(|&a, &b| {
-            st.group_violation(b)
-                .total_cmp(&st.group_violation(a))
-                .then(a.cmp(&b))
-        });
-        violated.truncate(PER_PASS);
-        violated.sort_unstable();
-    }
+    let k = st.norm.k;
+    let mut refused = vec![false; k];
     let mut kept = 0;
-    for d in violated {
-        for _ in 0..TRIES {
-            if st.group_violation(d) <= EPS || !resplit(st, d, contiguity) {
-                break;
+    for _ in 0..PASSES {
+        let mut violated: Vec<usize> = (0..k)
+            .filter(|&g| !refused[g] && st.group_violation(g) > EPS)
+            .collect();
+        // Where bands far too tight leave hundreds of territories out, re-splitting each
+        // would cost minutes and mend nothing: the worst `PER_PASS` get their chance.
+        if violated.len() > PER_PASS {
+            violated.sort_by(|&a, &b| {
+                st.group_violation(b)
+                    .total_cmp(&st.group_violation(a))
+                    .then(a.cmp(&b))
+            });
+            violated.truncate(PER_PASS);
+            violated.sort_unstable();
+        }
+        let before = kept;
+        for d in violated {
+            for _ in 0..TRIES {
+                if st.group_violation(d) <= EPS {
+                    break;
+                }
+                if !resplit(st, d, contiguity) {
+                    refused[d] = true;
+                    break;
+                }
+                kept += 1;
             }
-            kept += 1;
+        }
+        if kept == before || st.meets_bands() {
+            break;
         }
     }
     kept
@@ -98,8 +115,9 @@ type Split = (f64, usize, Vec<(f64, usize)>);
 fn resplit(st: &mut State, d: usize, contiguity: bool) -> bool {
     // Where the LP cannot meet the area's bands, the area grows: the richer units must go
     // farther than the first ring of territories can take them.
+    let started = std::time::Instant::now();
     let mut size = AREA_GROUPS;
-    let lp = loop {
+    let mut lp = loop {
         let Some(lp) = solve_area(st, d, &area(st, d, size)) else {
             return false;
         };
@@ -108,6 +126,7 @@ fn resplit(st: &mut State, d: usize, contiguity: bool) -> bool {
         }
         size *= 2;
     };
+    lp.lp_time = started.elapsed();
     apply(st, d, lp, contiguity)
 }
 
@@ -122,6 +141,8 @@ struct AreaLp {
     shares: Vec<Vec<(f64, usize)>>,
     short: f64,
     variables: usize,
+    /// Time spent building and solving the LPs of this re-split (debug trace).
+    lp_time: std::time::Duration,
 }
 
 fn solve_area(st: &State, d: usize, groups: &[usize]) -> Option<AreaLp> {
@@ -213,25 +234,48 @@ fn solve_area(st: &State, d: usize, groups: &[usize]) -> Option<AreaLp> {
             bands.push((lo + gap, hi - gap, s));
         }
     }
-    let mut model = super::lp::assignment_model(vars, objective, &x);
+    let mut constraints = Vec::with_capacity(2 * bands.len());
     for (row, &(lo, hi, s)) in rows.into_iter().zip(&bands) {
         let mut r = row.clone();
         r.add_mul(1.0, s[0]);
         r.add_mul(1.0, s[1]);
-        model.add_constraint(r.geq(lo));
+        constraints.push(r.geq(lo));
         let mut r = row;
         r.add_mul(-1.0, s[2]);
         r.add_mul(-1.0, s[3]);
-        model.add_constraint(r.leq(hi));
+        constraints.push(r.leq(hi));
+    }
+    let mut model = super::lp::assignment_model(vars, objective, &x);
+    for c in constraints {
+        model.add_constraint(c);
     }
     let solution = model.solve().ok()?;
+    let (short, shares) = read_shares(&solution, &bands, &choices, &x);
+    Some(AreaLp {
+        area: groups.to_vec(),
+        units,
+        shares,
+        short,
+        variables: count,
+        lp_time: std::time::Duration::ZERO,
+    })
+}
+
+type Band = (f64, f64, [Variable; 4]);
+
+fn read_shares(
+    solution: &impl Solution,
+    bands: &[Band],
+    choices: &[Vec<usize>],
+    x: &[Vec<Variable>],
+) -> (f64, Vec<Vec<(f64, usize)>>) {
     let short = bands
         .iter()
         .map(|(_, _, s)| solution.value(s[1]) + solution.value(s[3]))
         .sum();
     let shares = choices
         .iter()
-        .zip(&x)
+        .zip(x)
         .map(|(cs, xs)| {
             cs.iter()
                 .zip(xs)
@@ -240,20 +284,26 @@ fn solve_area(st: &State, d: usize, groups: &[usize]) -> Option<AreaLp> {
                 .collect()
         })
         .collect();
-    Some(AreaLp {
-        area: groups.to_vec(),
-        units,
-        shares,
-        short,
-        variables: count,
-    })
+    (short, shares)
 }
 
 /// Rounds an area's LP solution onto the plan and repairs the bands; keeps the result if
 /// it lowers the plan's violation.
 fn apply(st: &mut State, d: usize, lp: AreaLp, contiguity: bool) -> bool {
+    let started = std::time::Instant::now();
     let before = st.total_violation();
     let saved = st.clone();
+    // Repair below works on the area and on whatever it pushes out of band elsewhere; the
+    // plan's other violated groups have had their repair and wait for their own re-split.
+    let mut in_area = vec![false; st.norm.k];
+    for &g in &lp.area {
+        in_area[g] = true;
+    }
+    let violation_before: Vec<f64> = (0..st.norm.k).map(|g| st.group_violation(g)).collect();
+    let scope = Scope::Area {
+        area: &in_area,
+        before: &violation_before,
+    };
     // Rounding: units the LP put wholly in one group go there; the split ones are made
     // whole below, most decided first.
     let mut split: Vec<Split> = Vec::new();
@@ -363,23 +413,25 @@ fn apply(st: &mut State, d: usize, lp: AreaLp, contiguity: bool) -> bool {
         // the rounded plan is repaired without contiguity (bands are hard).
         let mut whole = st.clone();
         super::local_search::reattach_fragments(&mut whole, lp.area.iter().copied());
-        super::local_search::repair(&mut whole, true, false);
-        super::local_search::repair(&mut whole, false, true);
+        super::local_search::repair(&mut whole, true, false, scope);
+        super::local_search::repair(&mut whole, false, true, scope);
         if whole.total_violation() < before - EPS {
             *st = whole;
         } else {
-            super::local_search::repair(st, false, true);
+            super::local_search::repair(st, false, true, scope);
         }
     } else {
-        super::local_search::repair(st, false, true);
+        super::local_search::repair(st, false, true, scope);
     }
     let after = st.total_violation();
     super::debug(&format!(
-        "resplit g{d}: {} groups {} units {} vars, LP short {:.3e}, {nsplit} split; violation {before:.3e} -> rounded {rounded:.3e} -> repaired {after:.3e}",
+        "resplit g{d}: {} groups {} units {} vars, LP short {:.3e}, {nsplit} split; violation {before:.3e} -> rounded {rounded:.3e} -> repaired {after:.3e}; LP {:?}, rest {:?}",
         lp.area.len(),
         lp.units.len(),
         lp.variables,
         lp.short,
+        lp.lp_time,
+        started.elapsed(),
     ));
     if after >= before - EPS {
         *st = saved;
@@ -393,8 +445,8 @@ mod tests {
     use ndarray::Array2;
 
     use crate::solve::Norm;
-    use crate::solve::state::State;
     use crate::solve::state::tests::Line;
+    use crate::solve::state::{Scope, State};
 
     /// Twelve units on a line in four territories with exact two-metric targets. The only
     /// plan that meets them all puts the first territory on unit 9 (or units 0 and 1):
@@ -422,7 +474,7 @@ mod tests {
             vec![[1.0, 0.0], [4.0, 0.0], [7.0, 0.0], [10.0, 0.0]],
         );
         let mut repaired = start.clone();
-        super::super::local_search::repair(&mut repaired, false, true);
+        super::super::local_search::repair(&mut repaired, false, true, Scope::All);
         assert!(!repaired.meets_bands(), "{:?}", repaired.assign);
         let mut st = start.clone();
         assert!(super::resplit_pass(&mut st, false) > 0);

@@ -94,6 +94,15 @@ pub struct Mark {
     moved: Vec<f64>,
 }
 
+/// The groups a band repair works on: every group, or, inside a re-split, the groups of
+/// its area and any group elsewhere it left more violated than `before` (groups that
+/// repair had already failed on are not searched again for every area).
+#[derive(Clone, Copy)]
+pub enum Scope<'s> {
+    All,
+    Area { area: &'s [bool], before: &'s [f64] },
+}
+
 #[derive(Clone)]
 pub struct State<'a> {
     pub norm: &'a Norm<'a>,
@@ -204,6 +213,35 @@ impl<'a> State<'a> {
 
     pub fn meets_bands(&self) -> bool {
         self.total_violation() <= BAND_EPS
+    }
+
+    /// Whether `g` is out of its band and in `scope`: a group repair works on.
+    #[inline]
+    pub fn is_target(&self, g: usize, scope: Scope) -> bool {
+        let v = self.group_violation(g);
+        v > BAND_EPS
+            && match scope {
+                Scope::All => true,
+                Scope::Area { area, before } => area[g] || v > before[g] + BAND_EPS,
+            }
+    }
+
+    /// The groups repair works on, ascending.
+    pub fn targets(&self, scope: Scope) -> Vec<usize> {
+        (0..self.norm.k)
+            .filter(|&g| self.is_target(g, scope))
+            .collect()
+    }
+
+    /// Every band in `scope` and every budget holds.
+    pub fn scope_met(&self, scope: Scope) -> bool {
+        match scope {
+            Scope::All => self.meets_bands(),
+            Scope::Area { .. } => {
+                self.budget_violation() <= BAND_EPS
+                    && !(0..self.norm.k).any(|g| self.is_target(g, scope))
+            }
+        }
     }
 
     /// Order of preference between plans: bands met first, then less violation, then shorter.
