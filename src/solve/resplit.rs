@@ -132,7 +132,7 @@ fn resplit(st: &mut State, d: usize, contiguity: bool) -> bool {
     // farther than the first ring of territories can take them.
     let started = std::time::Instant::now();
     let mut size = AREA_GROUPS;
-    let mut lp = loop {
+    let lp = loop {
         let Some(lp) = solve_area(st, d, &area(st, d, size)) else {
             return false;
         };
@@ -142,8 +142,7 @@ fn resplit(st: &mut State, d: usize, contiguity: bool) -> bool {
         }
         size *= 2;
     };
-    lp.lp_time = started.elapsed();
-    apply(st, d, lp, contiguity)
+    apply(st, d, lp, started.elapsed(), contiguity)
 }
 
 /// Band slack (normalised) below which the LP met every band of its area.
@@ -157,8 +156,6 @@ struct AreaLp {
     shares: Vec<Vec<(f64, usize)>>,
     short: f64,
     variables: usize,
-    /// Time spent building and solving the LPs of this re-split (debug trace).
-    lp_time: std::time::Duration,
 }
 
 fn solve_area(st: &State, d: usize, groups: &[usize]) -> Option<AreaLp> {
@@ -250,48 +247,25 @@ fn solve_area(st: &State, d: usize, groups: &[usize]) -> Option<AreaLp> {
             bands.push((lo + gap, hi - gap, s));
         }
     }
-    let mut constraints = Vec::with_capacity(2 * bands.len());
+    let mut model = super::lp::assignment_model(vars, objective, &x);
     for (row, &(lo, hi, s)) in rows.into_iter().zip(&bands) {
         let mut r = row.clone();
         r.add_mul(1.0, s[0]);
         r.add_mul(1.0, s[1]);
-        constraints.push(r.geq(lo));
+        model.add_constraint(r.geq(lo));
         let mut r = row;
         r.add_mul(-1.0, s[2]);
         r.add_mul(-1.0, s[3]);
-        constraints.push(r.leq(hi));
-    }
-    let mut model = super::lp::assignment_model(vars, objective, &x);
-    for c in constraints {
-        model.add_constraint(c);
+        model.add_constraint(r.leq(hi));
     }
     let solution = model.solve().ok()?;
-    let (short, shares) = read_shares(&solution, &bands, &choices, &x);
-    Some(AreaLp {
-        area: groups.to_vec(),
-        units,
-        shares,
-        short,
-        variables: count,
-        lp_time: std::time::Duration::ZERO,
-    })
-}
-
-type Band = (f64, f64, [Variable; 4]);
-
-fn read_shares(
-    solution: &impl Solution,
-    bands: &[Band],
-    choices: &[Vec<usize>],
-    x: &[Vec<Variable>],
-) -> (f64, Vec<Vec<(f64, usize)>>) {
     let short = bands
         .iter()
         .map(|(_, _, s)| solution.value(s[1]) + solution.value(s[3]))
         .sum();
     let shares = choices
         .iter()
-        .zip(x)
+        .zip(&x)
         .map(|(cs, xs)| {
             cs.iter()
                 .zip(xs)
@@ -300,14 +274,29 @@ fn read_shares(
                 .collect()
         })
         .collect();
-    (short, shares)
+    Some(AreaLp {
+        area: groups.to_vec(),
+        units,
+        shares,
+        short,
+        variables: count,
+    })
 }
 
 /// Rounds an area's LP solution onto the plan and repairs the bands; keeps the result if
-/// it lowers the plan's violation.
-fn apply(st: &mut State, d: usize, lp: AreaLp, contiguity: bool) -> bool {
+/// it lowers the plan's violation. `lp_time` (building and solving the LPs) is for the
+/// debug trace.
+fn apply(
+    st: &mut State,
+    d: usize,
+    lp: AreaLp,
+    lp_time: std::time::Duration,
+    contiguity: bool,
+) -> bool {
     let started = std::time::Instant::now();
-    let before = st.total_violation();
+    let violation_before: Vec<f64> = (0..st.norm.k).map(|g| st.group_violation(g)).collect();
+    // The same sum, in the same order, as `total_violation`.
+    let before = violation_before.iter().sum::<f64>() + st.budget_violation();
     let saved = st.clone();
     // Repair below works on the area and on whatever it pushes out of band elsewhere; the
     // plan's other violated groups have had their repair and wait for their own re-split.
@@ -315,7 +304,6 @@ fn apply(st: &mut State, d: usize, lp: AreaLp, contiguity: bool) -> bool {
     for &g in &lp.area {
         in_area[g] = true;
     }
-    let violation_before: Vec<f64> = (0..st.norm.k).map(|g| st.group_violation(g)).collect();
     let scope = Scope::Area {
         area: &in_area,
         before: &violation_before,
@@ -446,7 +434,7 @@ fn apply(st: &mut State, d: usize, lp: AreaLp, contiguity: bool) -> bool {
         lp.units.len(),
         lp.variables,
         lp.short,
-        lp.lp_time,
+        lp_time,
         started.elapsed(),
     ));
     if after >= before - EPS {
