@@ -97,6 +97,7 @@ struct PlanSection {
     restarts: Option<Spanned<i64>>,
     contiguity: Option<bool>,
     lp: Option<LpSetting>,
+    block_size: Option<Spanned<i64>>,
     max_accounts: Option<Spanned<i64>>,
 }
 
@@ -260,6 +261,9 @@ pub fn parse_scenario(path: &Path, text: &str) -> Result<Scenario, InputError> {
             .unwrap_or(defaults.restarts),
         contiguity: file.plan.contiguity.unwrap_or(defaults.contiguity),
         lp: file.plan.lp.unwrap_or(defaults.lp),
+        block_size: src
+            .count(&file.plan.block_size, "plan.block_size", 0)?
+            .unwrap_or(defaults.block_size),
         exact: None,
     };
     let territories = src.count(&file.plan.territories, "plan.territories", 1)?;

@@ -39,6 +39,10 @@ pub struct SolverSettings {
     pub contiguity: bool,
     /// Seed the local search from the candidate-list LP: auto (when small), always, never.
     pub lp: LpSetting,
+    /// Territories per block when a partition is large enough to be solved in blocks
+    /// (0, the default: always whole — blocks are faster at a million accounts but their
+    /// plans cost more).
+    pub block_size: usize,
     /// Also solve the exact MIP at the final centres, with this time limit in seconds
     /// (`plan --exact`, feature `highs`).
     pub exact: Option<f64>,
@@ -52,6 +56,7 @@ impl Default for SolverSettings {
             restarts: 1,
             contiguity: true,
             lp: LpSetting::Auto,
+            block_size: 0,
             exact: None,
         }
     }

@@ -120,6 +120,7 @@ fn plan_once(
         },
         bound_iterations: 400,
         dual_cycles: 6,
+        block_groups: sv.block_size,
         exact: scenario.solver.exact,
     };
 

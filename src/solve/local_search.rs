@@ -19,6 +19,19 @@ enum Mode {
 }
 
 pub fn run(st: &mut State, contiguity: bool) {
+    let (repaired, resplit) = restore(st, contiguity);
+    let improving = std::time::Instant::now();
+    improve(st, contiguity);
+    super::debug(&format!(
+        "  search: repair {repaired:.2?}, re-splits {resplit:.2?}, improve {:.2?}",
+        improving.elapsed()
+    ));
+}
+
+/// Seats empty groups, rejoins fragments and restores every band (moves, exchanges,
+/// chains, relays, then re-splits): the search without its improvement passes. Returns
+/// the time of the repair and of the re-splits.
+pub fn restore(st: &mut State, contiguity: bool) -> (std::time::Duration, std::time::Duration) {
     let started = std::time::Instant::now();
     seat_empty_groups(st);
     if contiguity {
@@ -44,7 +57,12 @@ pub fn run(st: &mut State, contiguity: bool) {
         }
         repair(st, false, true, Scope::All);
     }
-    let resplit = started.elapsed();
+    (repaired, started.elapsed() - repaired)
+}
+
+/// Moves and border exchanges that shorten the plan and keep every band, re-centring
+/// after each round, until a round changes nothing (six rounds at most).
+fn improve(st: &mut State, contiguity: bool) {
     let k = st.norm.k;
     for _ in 0..6 {
         let mut moved = passes(
@@ -72,11 +90,6 @@ pub fn run(st: &mut State, contiguity: bool) {
             break;
         }
     }
-    super::debug(&format!(
-        "  search: repair {repaired:.2?}, re-splits {:.2?}, improve {:.2?}",
-        resplit - repaired,
-        started.elapsed() - resplit
-    ));
 }
 
 fn violated_groups(st: &State, scope: Scope) -> Vec<bool> {

@@ -14,6 +14,7 @@
 mod bound;
 mod candidates;
 mod chain;
+mod decompose;
 #[cfg(feature = "highs")]
 mod exact;
 mod greedy;
@@ -102,6 +103,9 @@ pub struct Options {
     pub bound_iterations: usize,
     /// Location–allocation cycles on the dual's priced assignment after the first search.
     pub dual_cycles: usize,
+    /// Groups per block of a partition solved in blocks (0: always whole); see
+    /// [`decompose`].
+    pub block_groups: usize,
     /// Solve the exact MIP at the final centres with this time limit in seconds (feature
     /// `highs`).
     pub exact: Option<f64>,
@@ -256,6 +260,12 @@ pub fn partition(p: &Problem, opt: &Options) -> Result<Solution, Error> {
         )));
     }
     let norm = Norm::new(p);
+    let blocks = decompose::blocks_for(&norm, opt);
+    if blocks > 1
+        && let Some(solution) = decompose::solve(&norm, opt, blocks)?
+    {
+        return Ok(solution);
+    }
     let runs: Vec<Result<Solution, Error>> = (0..opt.restarts.max(1))
         .into_par_iter()
         .map(|r| solve_once(&norm, opt, opt.seed.wrapping_add(r as u64 * 0x9E37_79B9)))
@@ -274,8 +284,15 @@ pub fn partition(p: &Problem, opt: &Options) -> Result<Solution, Error> {
     best.ok_or_else(|| Error::Solver("no run finished".into()))
 }
 
-fn solve_once(norm: &Norm, opt: &Options, seed: u64) -> Result<Solution, Error> {
-    let mut timings = Vec::new();
+/// Seed centres (the books' in a realignment, else k-means++), then location–allocation
+/// rounds with the capacitated assignment; where they leave a group starved, its centre
+/// moves into the most overfull group and the rounds run again (a few times at most).
+fn allocate(
+    norm: &Norm,
+    opt: &Options,
+    seed: u64,
+    timings: &mut Vec<(String, f64)>,
+) -> (Vec<[f64; 2]>, Vec<u32>) {
     let t = Instant::now();
     let mut centres = if norm.realigning() {
         seed::from_books(norm)
@@ -286,8 +303,6 @@ fn solve_once(norm: &Norm, opt: &Options, seed: u64) -> Result<Solution, Error> 
 
     let t = Instant::now();
     let mut assign = Vec::new();
-    // Location–allocation rounds; where they leave a group starved, its centre moves into
-    // the most overfull group and the rounds run again (a few times at most).
     for relocation in 0..=RELOCATIONS {
         for _ in 0..opt.rounds {
             let cand = candidates::nearest(norm, &centres, opt.candidates);
@@ -313,6 +328,12 @@ fn solve_once(norm: &Norm, opt: &Options, seed: u64) -> Result<Solution, Error> 
         t.elapsed(),
         state::State::new(norm, assign.clone(), centres.clone()).total_violation()
     ));
+    (centres, assign)
+}
+
+fn solve_once(norm: &Norm, opt: &Options, seed: u64) -> Result<Solution, Error> {
+    let mut timings = Vec::new();
+    let (centres, assign) = allocate(norm, opt, seed, &mut timings);
 
     let mut fractional_units = 0;
     let mut lp_variables = 0;

@@ -73,7 +73,15 @@ pub fn resplit_pass(st: &mut State, contiguity: bool) -> usize {
                 if st.group_violation(d) <= EPS {
                     break;
                 }
-                if !resplit(st, d, contiguity) {
+                let (was_kept, whole_short) = resplit(st, d, contiguity);
+                if whole_short {
+                    // The area was the whole plan and even its LP fell short: no other
+                    // re-split can meet the bands (a block of a large plan given too hard
+                    // a share of its seats retried this for 85 s).
+                    kept += usize::from(was_kept);
+                    break 'passes;
+                }
+                if !was_kept {
                     refused[d] = true;
                     in_a_row += 1;
                     if in_a_row == REFUSED_IN_A_ROW {
@@ -126,15 +134,16 @@ fn area(st: &State, d: usize, size: usize) -> Vec<usize> {
 /// A unit the LP split: its largest share, the unit, and its (share, group) pairs.
 type Split = (f64, usize, Vec<(f64, usize)>);
 
-/// One re-split of the area around `d`. Returns whether it was kept.
-fn resplit(st: &mut State, d: usize, contiguity: bool) -> bool {
+/// One re-split of the area around `d`. Returns whether it was kept, and whether its area
+/// was the whole plan with an LP short of the bands.
+fn resplit(st: &mut State, d: usize, contiguity: bool) -> (bool, bool) {
     // Where the LP cannot meet the area's bands, the area grows: the richer units must go
     // farther than the first ring of territories can take them.
     let started = std::time::Instant::now();
     let mut size = AREA_GROUPS;
     let lp = loop {
         let Some(lp) = solve_area(st, d, &area(st, d, size)) else {
-            return false;
+            return (false, false);
         };
         // Doubling the territories about doubles the units.
         if lp.short <= SHORT_EPS || size >= AREA_MAX || 2 * lp.units.len() > AREA_MAX_UNITS {
@@ -142,7 +151,8 @@ fn resplit(st: &mut State, d: usize, contiguity: bool) -> bool {
         }
         size *= 2;
     };
-    apply(st, d, lp, started.elapsed(), contiguity)
+    let whole_short = lp.short > SHORT_EPS && lp.area.len() == st.norm.k;
+    (apply(st, d, lp, started.elapsed(), contiguity), whole_short)
 }
 
 /// Band slack (normalised) below which the LP met every band of its area.

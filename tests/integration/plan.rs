@@ -265,3 +265,49 @@ fn remote_and_missing_books_still_meet_the_bands() {
     let out = plan(tmp.path(), "out", &scenario, &[]);
     assert_checked_within_bands(&out, 1203, 24);
 }
+
+/// A partition solved in blocks (`plan.block_size`): the checker's verdict and the bands
+/// as for the whole solve, the same files on one and two threads, and a plan no more than
+/// a tenth longer than the whole solve's.
+#[test]
+fn a_plan_solved_in_blocks_meets_its_bands_and_stays_close_to_the_whole_solve() {
+    let tmp = tempfile::tempdir().unwrap();
+    let whole = generate(tmp.path(), 3000, 24, 11);
+    let blocks = whole.with_file_name("blocks.toml");
+    let text = std::fs::read_to_string(&whole).unwrap() + "\n[plan]\nblock_size = 4\n";
+    std::fs::write(&blocks, text).unwrap();
+    let base = plan(tmp.path(), "whole", &whole, &[]);
+    let outs: Vec<_> = ["1", "2"]
+        .iter()
+        .map(|t| {
+            plan(
+                tmp.path(),
+                &format!("blocks{t}"),
+                &blocks,
+                &["--threads", t],
+            )
+        })
+        .collect();
+    assert_checked_within_bands(&outs[0], 3000, 24);
+    let s = summary_without_timings(&outs[0]);
+    let status = s["objective"]["lp_status"].as_str().unwrap();
+    assert!(status.ends_with("in 6 blocks"), "{status}");
+    let objective = |s: &serde_json::Value| s["objective"]["unit_objective"].as_f64().unwrap();
+    let whole_objective = objective(&summary_without_timings(&base));
+    assert!(
+        objective(&s) <= 1.1 * whole_objective,
+        "blocks {} vs whole {whole_objective}",
+        objective(&s)
+    );
+    for f in files_under(&outs[0]) {
+        let rel = f.strip_prefix(&outs[0]).unwrap();
+        if rel != std::path::Path::new("summary.json") {
+            let (a, b) = (
+                std::fs::read(&f).unwrap(),
+                std::fs::read(outs[1].join(rel)).unwrap(),
+            );
+            assert!(a == b, "{} differs between 1 and 2 threads", rel.display());
+        }
+    }
+    assert_eq!(s, summary_without_timings(&outs[1]));
+}
