@@ -14,6 +14,7 @@
 //! `--seed 3`: a dozen such territories stayed out of band in every cycle).
 
 use good_lp::{Expression, ProblemVariables, Solution, SolverModel, Variable, variable};
+use rayon::prelude::*;
 
 use super::state::{BAND_EPS as EPS, Scope, State, band_violation};
 
@@ -47,11 +48,18 @@ const AREA_MAX_UNITS: usize = 5_000;
 /// A kept re-split can leave a territory just outside its area a hair out of band (its
 /// repair takes on such territories but not always mends them): later passes re-split
 /// those too, never again one whose re-split was refused.
+///
+/// Each pass first tries, in parallel, the re-splits of violated territories whose areas
+/// lie apart, each on its own copy of the plan as the pass found it; then goes through
+/// them in order (those tried ahead first), taking a tried re-split's territories over
+/// where none it read has changed since, and re-splitting on the plan as it stands where
+/// one has. The plans do not depend on the number of threads.
 pub fn resplit_pass(st: &mut State, contiguity: bool) -> usize {
     let k = st.norm.k;
     let mut refused = vec![false; k];
     let mut kept = 0;
     let mut in_a_row = 0;
+    let (mut taken, mut redone) = (0, 0);
     'passes: for _ in 0..PASSES {
         let mut violated: Vec<usize> = (0..k)
             .filter(|&g| !refused[g] && st.group_violation(g) > EPS)
@@ -67,13 +75,44 @@ pub fn resplit_pass(st: &mut State, contiguity: bool) -> usize {
             violated.truncate(PER_PASS);
             violated.sort_unstable();
         }
+        let (apart, rest) = apart(st, &violated);
+        let snapshot = &*st;
+        let mut ahead: Vec<Option<Ahead>> = apart
+            .par_iter()
+            .map(|&d| Some(try_ahead(snapshot, d, contiguity)))
+            .collect();
+        ahead.resize_with(apart.len() + rest.len(), || None);
+        // Groups changed since the pass began.
+        let mut changed = vec![false; k];
         let before = kept;
-        for d in violated {
+        for (d, mut ahead) in apart.into_iter().chain(rest).zip(ahead) {
             for _ in 0..TRIES {
                 if st.group_violation(d) <= EPS {
                     break;
                 }
-                let (was_kept, whole_short) = resplit(st, d, contiguity);
+                let (was_kept, whole_short) = match ahead.take() {
+                    Some(a) if a.read.iter().all(|&g| !changed[g]) => {
+                        taken += 1;
+                        if let Some(plan) = &a.plan {
+                            st.take_groups(plan, &a.changed);
+                        }
+                        for &g in &a.changed {
+                            changed[g] = true;
+                        }
+                        (a.kept, a.whole_short)
+                    }
+                    tried => {
+                        redone += usize::from(tried.is_some());
+                        let prior = st.clone();
+                        let (was_kept, whole_short, _) = resplit(st, d, contiguity);
+                        if was_kept {
+                            for g in st.differing_groups(&prior) {
+                                changed[g] = true;
+                            }
+                        }
+                        (was_kept, whole_short)
+                    }
+                };
                 if whole_short {
                     // The area was the whole plan and even its LP fell short: no other
                     // re-split can meet the bands (a block of a large plan given too hard
@@ -97,7 +136,72 @@ pub fn resplit_pass(st: &mut State, contiguity: bool) -> usize {
             break;
         }
     }
+    super::debug(&format!(
+        "resplit pass: {kept} kept; tried ahead and taken {taken}, tried again {redone}"
+    ));
     kept
+}
+
+/// A re-split tried ahead on a copy of the plan.
+struct Ahead<'a> {
+    /// The copy, re-split, where the re-split was kept.
+    plan: Option<State<'a>>,
+    kept: bool,
+    whole_short: bool,
+    /// Groups the re-split changed, ascending.
+    changed: Vec<usize>,
+    /// Groups it read: its area, those it changed, and their neighbours before and after.
+    /// It stands on a plan where none of them has changed.
+    read: Vec<usize>,
+}
+
+fn try_ahead<'a>(st: &State<'a>, d: usize, contiguity: bool) -> Ahead<'a> {
+    let mut plan = st.clone();
+    let (kept, whole_short, area) = resplit(&mut plan, d, contiguity);
+    let changed = if kept {
+        plan.differing_groups(st)
+    } else {
+        Vec::new()
+    };
+    let mut read: Vec<usize> = area.iter().chain(&changed).copied().collect();
+    for &g in area.iter().chain(&changed) {
+        read.extend(neighbours(st, g));
+        read.extend(neighbours(&plan, g));
+    }
+    read.sort_unstable();
+    read.dedup();
+    Ahead {
+        plan: kept.then_some(plan),
+        kept,
+        whole_short,
+        changed,
+        read,
+    }
+}
+
+/// The violated groups split into those whose first areas (with the ring of groups around
+/// them) overlap none of an earlier one's, to be tried ahead, and the rest; both in
+/// order. Disruption budgets sum over the whole plan: with one, nothing is tried ahead.
+fn apart(st: &State, violated: &[usize]) -> (Vec<usize>, Vec<usize>) {
+    if !st.norm.budget_limit.is_empty() || violated.len() < 2 {
+        return (Vec::new(), violated.to_vec());
+    }
+    let mut taken = vec![false; st.norm.k];
+    let (mut apart, mut rest) = (Vec::new(), Vec::new());
+    for &d in violated {
+        let near = area(st, d, AREA_GROUPS);
+        let mut ring: Vec<usize> = near.iter().flat_map(|&g| neighbours(st, g)).collect();
+        ring.extend(&near);
+        if ring.iter().any(|&g| taken[g]) {
+            rest.push(d);
+        } else {
+            for g in ring {
+                taken[g] = true;
+            }
+            apart.push(d);
+        }
+    }
+    (apart, rest)
 }
 
 /// Groups adjacent to `g` through their units, ascending.
@@ -134,16 +238,17 @@ fn area(st: &State, d: usize, size: usize) -> Vec<usize> {
 /// A unit the LP split: its largest share, the unit, and its (share, group) pairs.
 type Split = (f64, usize, Vec<(f64, usize)>);
 
-/// One re-split of the area around `d`. Returns whether it was kept, and whether its area
-/// was the whole plan with an LP short of the bands.
-fn resplit(st: &mut State, d: usize, contiguity: bool) -> (bool, bool) {
+/// One re-split of the area around `d`. Returns whether it was kept, whether its area
+/// was the whole plan with an LP short of the bands, and the area.
+fn resplit(st: &mut State, d: usize, contiguity: bool) -> (bool, bool, Vec<usize>) {
     // Where the LP cannot meet the area's bands, the area grows: the richer units must go
     // farther than the first ring of territories can take them.
     let started = std::time::Instant::now();
     let mut size = AREA_GROUPS;
     let lp = loop {
-        let Some(lp) = solve_area(st, d, &area(st, d, size)) else {
-            return (false, false);
+        let groups = area(st, d, size);
+        let Some(lp) = solve_area(st, d, &groups) else {
+            return (false, false, groups);
         };
         // Doubling the territories about doubles the units.
         if lp.short <= SHORT_EPS || size >= AREA_MAX || 2 * lp.units.len() > AREA_MAX_UNITS {
@@ -152,7 +257,12 @@ fn resplit(st: &mut State, d: usize, contiguity: bool) -> (bool, bool) {
         size *= 2;
     };
     let whole_short = lp.short > SHORT_EPS && lp.area.len() == st.norm.k;
-    (apply(st, d, lp, started.elapsed(), contiguity), whole_short)
+    let groups = lp.area.clone();
+    (
+        apply(st, d, lp, started.elapsed(), contiguity),
+        whole_short,
+        groups,
+    )
 }
 
 /// Band slack (normalised) below which the LP met every band of its area.
