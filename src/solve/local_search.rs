@@ -62,7 +62,7 @@ pub fn restore(st: &mut State, contiguity: bool) -> (std::time::Duration, std::t
 
 /// Moves and border exchanges that shorten the plan and keep every band, re-centring
 /// after each round, until a round changes nothing (six rounds at most).
-fn improve(st: &mut State, contiguity: bool) {
+pub fn improve(st: &mut State, contiguity: bool) {
     let k = st.norm.k;
     for _ in 0..6 {
         let mut moved = passes(

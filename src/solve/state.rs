@@ -277,38 +277,6 @@ impl<'a> State<'a> {
         d + self.budget_delta(&[(u, h)])
     }
 
-    /// Groups whose members (in order) or loads (bit for bit) differ from `other`'s, a
-    /// plan of the same problem with the same centres; ascending.
-    pub fn differing_groups(&self, other: &State) -> Vec<usize> {
-        (0..self.norm.k)
-            .filter(|&g| {
-                self.members[g] != other.members[g]
-                    || self
-                        .loads
-                        .row(g)
-                        .iter()
-                        .zip(other.loads.row(g))
-                        .any(|(a, b)| a.to_bits() != b.to_bits())
-            })
-            .collect()
-    }
-
-    /// Takes `groups` over from `other` (members in their order, loads bit for bit), as if
-    /// the moves that made them had been made here. The units `other` moved must all be
-    /// in `groups` (both ends of every move: see `differing_groups`), and no disruption
-    /// budget may be kept (they sum over the whole plan).
-    pub fn take_groups(&mut self, other: &State, groups: &[usize]) {
-        debug_assert!(self.moved.is_empty());
-        for &g in groups {
-            self.members[g].clone_from(&other.members[g]);
-            for (i, &u) in self.members[g].iter().enumerate() {
-                self.assign[u as usize] = g as u32;
-                self.pos[u as usize] = i as u32;
-            }
-            self.loads.row_mut(g).assign(&other.loads.row(g));
-        }
-    }
-
     pub fn move_unit(&mut self, u: usize, h: usize) {
         let g = self.assign[u] as usize;
         if g == h {
