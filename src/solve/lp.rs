@@ -26,7 +26,7 @@ pub struct LpResult {
 const SLACK_EPS: f64 = 1e-4;
 
 /// A Clarabel model minimising `objective` in which each unit's shares (`x`, one list per
-/// unit) sum to one.
+/// unit) sum to one; an empty list is a unit outside the model.
 pub(super) fn assignment_model(
     vars: ProblemVariables,
     objective: Expression,
@@ -36,7 +36,7 @@ pub(super) fn assignment_model(
     model
         .settings()
         .verbose(std::env::var_os("TERRAPLAN_LP_VERBOSE").is_some());
-    for xs in x {
+    for xs in x.iter().filter(|xs| !xs.is_empty()) {
         let mut row = Expression::with_capacity(xs.len());
         for &v in xs {
             row.add_mul(1.0, v);
