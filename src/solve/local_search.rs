@@ -5,7 +5,7 @@
 
 use rayon::prelude::*;
 
-use super::state::{BAND_EPS as EPS, Mark, Scope, State, band_violation};
+use super::state::{BAND_EPS as EPS, Mark, Scope, State, band_violation, row_of as row};
 
 const MAX_PASSES: usize = 400;
 /// Rounds of reattaching fragments and repairing the bands with contiguity kept, then
@@ -104,6 +104,7 @@ pub(super) fn repair(st: &mut State, contiguity: bool, relays: bool, scope: Scop
     // (at 1M: a few moves a round among a thousand stuck groups). Exchanges, chains and a
     // disruption budget (shared by every group) call for a full look again.
     let mut touched: Option<Vec<bool>> = None;
+    let mut swaps: Vec<Option<Cached>> = (0..st.norm.k).map(|_| None).collect();
     for _ in 0..MAX_PASSES {
         if st.scope_met(scope) {
             return;
@@ -116,7 +117,7 @@ pub(super) fn repair(st: &mut State, contiguity: bool, relays: bool, scope: Scop
             touched = Some(active);
             continue;
         }
-        if swap_pass(st, contiguity, scope) == 0
+        if swap_pass(st, contiguity, scope, &mut swaps) == 0
             && super::chain::chain_pass(st, contiguity, super::chain::NEAR, scope) == 0
             && super::chain::chain_pass(st, contiguity, super::chain::FAR, scope) == 0
             && (!relays || super::relay::relay_pass(st, contiguity, scope) == 0)
@@ -280,43 +281,78 @@ fn units_near(st: &State, active: &[bool]) -> Vec<u32> {
 /// one metric is over and another under, which no single move can. Both units must sit on
 /// the shared border (when contiguity is kept) and the exchange must lower the violation.
 /// Groups are visited in order, each trading at most once on the plan as it then stands.
-fn swap_pass(st: &mut State, contiguity: bool, scope: Scope) -> usize {
+fn swap_pass(
+    st: &mut State,
+    contiguity: bool,
+    scope: Scope,
+    cache: &mut [Option<Cached>],
+) -> usize {
     let k = st.norm.k;
-    // Every violated group's best exchange is looked for ahead, in parallel. A group's
-    // exchange depends only on it and its neighbours, so the one found ahead is used
-    // while none of them has traded since; the pass is the same as one group at a time.
-    let shared: &State = st;
-    let mut ahead: Vec<Option<Lookahead>> = (0..k)
-        .into_par_iter()
-        .map(|g| {
-            shared
-                .is_target(g, scope)
-                .then(|| best_repair_swap(shared, g))
-        })
-        .collect();
+    // A disruption budget is read by every exchange: nothing found earlier stays right.
     let global = !st.moved.is_empty();
-    let mut changed = vec![false; k];
+    // Every violated group's best exchange is looked for ahead, in parallel, unless the
+    // one found in an earlier pass still holds. A group's exchange depends only on it and
+    // its neighbours, so one found earlier is used while none of their versions has
+    // changed since; the pass is the same as one group at a time (at 1M, a repair ran
+    // 1,361 passes that each looked again at every violated group).
+    let shared: &State = st;
+    let fresh: Vec<(usize, Cached)> = (0..k)
+        .into_par_iter()
+        .filter(|&g| {
+            !global
+                && shared.is_target(g, scope)
+                && !cache[g].as_ref().is_some_and(|c| c.holds(shared))
+        })
+        .map(|g| (g, Cached::of(shared, g)))
+        .collect();
+    for (g, c) in fresh {
+        cache[g] = Some(c);
+    }
     let mut applied = 0;
     for g in 0..k {
         if !st.is_target(g, scope) {
             continue;
         }
-        let best = match ahead[g].take() {
-            Some((best, near)) if !global && !changed[g] && !near.iter().any(|&h| changed[h]) => {
+        let best = match &cache[g] {
+            Some(c) if !global && c.holds(st) => c.best,
+            _ => {
+                let c = Cached::of(st, g);
+                let best = c.best;
+                if !global {
+                    cache[g] = Some(c);
+                }
                 best
             }
-            _ => best_repair_swap(st, g).0,
         };
-        if let Some((u, v)) = best {
-            let h = st.assign[v] as usize;
-            changed[g] = true;
-            changed[h] = true;
-            if trade(st, u, v, contiguity) {
-                applied += 1;
-            }
+        if let Some((u, v)) = best
+            && trade(st, u, v, contiguity)
+        {
+            applied += 1;
         }
     }
     applied
+}
+
+/// A group's best repair exchange and the versions of the groups it read (the group
+/// itself first, then its neighbours).
+pub(super) struct Cached {
+    best: Option<(usize, usize)>,
+    read: Vec<(usize, u64)>,
+}
+
+impl Cached {
+    fn of(st: &State, g: usize) -> Cached {
+        let (best, near) = best_repair_swap(st, g);
+        let read = std::iter::once(g)
+            .chain(near)
+            .map(|h| (h, st.version(h)))
+            .collect();
+        Cached { best, read }
+    }
+
+    fn holds(&self, st: &State) -> bool {
+        self.read.iter().all(|&(h, v)| st.version(h) == v)
+    }
 }
 
 /// A group's best repair exchange (unit of the group, unit of a neighbour) and its
@@ -409,18 +445,20 @@ pub(super) fn exchange(st: &mut State, u: usize, v: usize, contiguity: bool) -> 
 /// Change in total violation if `u` and `v` (in different groups) traded places.
 pub(super) fn swap_delta_violation(st: &State, u: usize, v: usize) -> f64 {
     let (g, h) = (st.assign[u] as usize, st.assign[v] as usize);
-    let b = &st.norm.bands;
+    // Row slices, not 2-D indexing: this runs for every pair of border units repair
+    // looks at.
+    let (b, vn) = (&st.norm.bands, &st.norm.vn);
+    let (xu, xv) = (row(vn, u), row(vn, v));
+    let (lg, log, hig) = (row(&st.loads, g), row(&b.lo, g), row(&b.hi, g));
+    let (lh, loh, hih) = (row(&st.loads, h), row(&b.lo, h), row(&b.hi, h));
     let mut dv = 0.0;
-    for j in 0..st.norm.m {
-        let delta = st.norm.vn[(v, j)] - st.norm.vn[(u, j)];
+    for (j, (&a, &c)) in xu.iter().zip(xv).enumerate() {
+        let delta = c - a;
         if delta == 0.0 {
             continue;
         }
-        let (lg, lh) = (st.loads[(g, j)], st.loads[(h, j)]);
-        dv += band_violation(lg + delta, b.lo[(g, j)], b.hi[(g, j)])
-            - band_violation(lg, b.lo[(g, j)], b.hi[(g, j)]);
-        dv += band_violation(lh - delta, b.lo[(h, j)], b.hi[(h, j)])
-            - band_violation(lh, b.lo[(h, j)], b.hi[(h, j)]);
+        dv += band_violation(lg[j] + delta, log[j], hig[j]) - band_violation(lg[j], log[j], hig[j]);
+        dv += band_violation(lh[j] - delta, loh[j], hih[j]) - band_violation(lh[j], loh[j], hih[j]);
     }
     dv + st.budget_delta(&[(u, h), (v, g)])
 }

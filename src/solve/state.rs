@@ -5,6 +5,14 @@ use std::collections::VecDeque;
 use ndarray::Array2;
 
 use super::Norm;
+
+/// Row `r` of a solver array as a slice (every solver array is built in standard layout).
+#[inline]
+pub(super) fn row_of(a: &Array2<f64>, r: usize) -> &[f64] {
+    a.row(r)
+        .to_slice()
+        .expect("solver arrays are in standard layout")
+}
 use crate::geometry::Site;
 
 /// Per group and metric, the band in normalised units.
@@ -119,6 +127,12 @@ pub struct State<'a> {
     /// BFS scratch: visit stamps.
     stamp: Vec<u32>,
     epoch: u32,
+    /// Per group, the tick of its last change (members or loads; an undo counts as one):
+    /// what a search found for a group stays right while the versions it read are the
+    /// same. Ticks only grow, so a version never names two different contents of a group
+    /// in one state (clones go their own way and are never compared with each other).
+    version: Vec<u64>,
+    clock: u64,
 }
 
 impl<'a> State<'a> {
@@ -153,6 +167,8 @@ impl<'a> State<'a> {
             pos,
             stamp: vec![0; n],
             epoch: 0,
+            version: vec![0; norm.k],
+            clock: 0,
         }
     }
 
@@ -189,26 +205,36 @@ impl<'a> State<'a> {
 
     /// Change in budget excess if each `(unit, group)` of `moves` went to that group.
     pub fn budget_delta(&self, moves: &[(usize, usize)]) -> f64 {
-        if self.moved.is_empty() {
-            return 0.0;
-        }
-        let mut after = self.moved.clone();
-        for &(u, to) in moves {
+        // Called for every move and exchange looked at: no allocation, and nothing summed
+        // where no unit leaves or regains its home.
+        let sign = |&(u, to): &(usize, usize)| {
             let home = self.norm.home[u];
             if home == super::NO_HOME {
-                continue;
+                return 0.0;
             }
-            let (from, to) = (self.assign[u], to as u32);
-            let sign = match (from == home, to == home) {
+            match (self.assign[u] == home, to as u32 == home) {
                 (true, false) => 1.0,
                 (false, true) => -1.0,
-                _ => continue,
-            };
-            for (b, m) in after.iter_mut().enumerate() {
-                *m += sign * self.norm.budget_amount[(u, b)];
+                _ => 0.0,
             }
+        };
+        if self.moved.is_empty() || moves.iter().all(|mv| sign(mv) == 0.0) {
+            return 0.0;
         }
-        self.budget_excess(&after) - self.budget_excess(&self.moved)
+        // The same sums, in the same order, as `budget_excess` of the moved amounts after
+        // the moves, less that of the amounts before.
+        let mut after_excess = 0.0;
+        for (b, (&m, &l)) in self.moved.iter().zip(&self.norm.budget_limit).enumerate() {
+            let mut m = m;
+            for mv in moves {
+                let s = sign(mv);
+                if s != 0.0 {
+                    m += s * self.norm.budget_amount[(mv.0, b)];
+                }
+            }
+            after_excess += (m - l).max(0.0);
+        }
+        after_excess - self.budget_excess(&self.moved)
     }
 
     pub fn meets_bands(&self) -> bool {
@@ -261,20 +287,32 @@ impl<'a> State<'a> {
     /// Change in total violation if unit `u` moved from its group to `h`.
     pub fn move_delta_violation(&self, u: usize, h: usize) -> f64 {
         let g = self.assign[u] as usize;
+        // Row slices, not 2-D indexing: this runs for every move repair looks at.
         let b = &self.norm.bands;
+        let x = row_of(&self.norm.vn, u);
+        let (lg, log, hig) = (row_of(&self.loads, g), row_of(&b.lo, g), row_of(&b.hi, g));
+        let (lh, loh, hih) = (row_of(&self.loads, h), row_of(&b.lo, h), row_of(&b.hi, h));
         let mut d = 0.0;
-        for j in 0..self.norm.m {
-            let v = self.norm.vn[(u, j)];
+        for (j, &v) in x.iter().enumerate() {
             if v == 0.0 {
                 continue;
             }
-            let (lg, lh) = (self.loads[(g, j)], self.loads[(h, j)]);
-            d += band_violation(lg - v, b.lo[(g, j)], b.hi[(g, j)])
-                - band_violation(lg, b.lo[(g, j)], b.hi[(g, j)]);
-            d += band_violation(lh + v, b.lo[(h, j)], b.hi[(h, j)])
-                - band_violation(lh, b.lo[(h, j)], b.hi[(h, j)]);
+            d += band_violation(lg[j] - v, log[j], hig[j]) - band_violation(lg[j], log[j], hig[j]);
+            d += band_violation(lh[j] + v, loh[j], hih[j]) - band_violation(lh[j], loh[j], hih[j]);
         }
         d + self.budget_delta(&[(u, h)])
+    }
+
+    /// Group `g`'s version: see [`State::version`].
+    #[inline]
+    pub fn version(&self, g: usize) -> u64 {
+        self.version[g]
+    }
+
+    fn touch(&mut self, g: usize, h: usize) {
+        self.clock += 1;
+        self.version[g] = self.clock;
+        self.version[h] = self.clock;
     }
 
     pub fn move_unit(&mut self, u: usize, h: usize) {
@@ -282,6 +320,7 @@ impl<'a> State<'a> {
         if g == h {
             return;
         }
+        self.touch(g, h);
         if !self.moved.is_empty() {
             let home = self.norm.home[u];
             let sign = if home == g as u32 {
@@ -337,6 +376,7 @@ impl<'a> State<'a> {
     pub fn undo(&mut self, moves: &[(usize, usize, u32)], mark: Mark) {
         for &(u, g, i) in moves.iter().rev() {
             let h = self.assign[u] as usize;
+            self.touch(g, h);
             // `u` went to the end of h's list and what came after it has been taken back.
             self.members[h].pop();
             let i = i as usize;
@@ -352,6 +392,7 @@ impl<'a> State<'a> {
             self.assign[u] = g as u32;
         }
         for (g, row) in mark.loads {
+            self.touch(g, g);
             for (j, v) in row.into_iter().enumerate() {
                 self.loads[(g, j)] = v;
             }
@@ -384,12 +425,26 @@ impl<'a> State<'a> {
     pub fn removal_keeps_connected(&mut self, u: usize) -> bool {
         let g = self.assign[u];
         let adj = self.norm.p.adjacency;
-        let same: Vec<u32> = adj
-            .of(u)
-            .iter()
-            .copied()
-            .filter(|&v| self.assign[v as usize] == g)
-            .collect();
+        // On the stack for the usual degrees: this runs for every move tried.
+        let (mut buf, mut heap) = ([0u32; 32], Vec::new());
+        let same: &[u32] = if adj.of(u).len() <= buf.len() {
+            let mut c = 0;
+            for &v in adj.of(u) {
+                if self.assign[v as usize] == g {
+                    buf[c] = v;
+                    c += 1;
+                }
+            }
+            &buf[..c]
+        } else {
+            heap.extend(
+                adj.of(u)
+                    .iter()
+                    .copied()
+                    .filter(|&v| self.assign[v as usize] == g),
+            );
+            &heap
+        };
         if same.len() <= 1 {
             return true;
         }
