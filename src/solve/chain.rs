@@ -93,9 +93,17 @@ fn pick(st: &mut State, from: usize, to: usize, contiguity: bool) -> Option<usiz
 /// one and a prefix of its breadth-first order); while none of them has changed, the
 /// chain found ahead is the one a search now would find, so it is made as found. Where
 /// one has, the search runs again on the plan as it stands: the round is the same, move
-/// for move, as one territory at a time.
-pub fn chain_pass(st: &mut State, contiguity: bool, reach: (usize, usize), scope: Scope) -> usize {
-    let k = st.norm.k;
+/// for move, as one territory at a time. A chain found in an earlier round is kept in
+/// `memo` and not looked for again while neither the territories it read nor their
+/// neighbours (whose units make the territory graph it walked) have changed: at 1M a
+/// repair ran 288 rounds, most of them searching again what had not changed.
+pub fn chain_pass(
+    st: &mut State,
+    contiguity: bool,
+    reach: (usize, usize),
+    scope: Scope,
+    memo: &mut Memo,
+) -> usize {
     let violated = st.targets(scope);
     // Every violated territory gets its chance: repair only calls this once single moves
     // and swaps are stuck, and a large plan can be stuck in hundreds of places at once.
@@ -104,40 +112,115 @@ pub fn chain_pass(st: &mut State, contiguity: bool, reach: (usize, usize), scope
     }
     // Computed once per round: a stale edge only means `pick` finds no border unit.
     let adj = group_graph(st);
-    // A disruption budget is read by every search, so with one the searches wait their turn.
-    let ahead: Vec<Option<Found>> = if st.moved.is_empty() && violated.len() > 1 {
-        let shared: &State = st;
-        violated
+    // A disruption budget is read by every search, so with one the searches wait their
+    // turn and nothing is kept.
+    let independent = st.moved.is_empty();
+    memo.round += 1;
+    let round = memo.round;
+    if memo.found.len() != st.norm.k || !independent {
+        memo.found = (0..st.norm.k).map(|_| None).collect();
+    }
+    let start: Vec<u64> = (0..st.norm.k).map(|g| st.version(g)).collect();
+    let shared: &State = st;
+    let todo: Vec<usize> = violated
+        .iter()
+        .copied()
+        .filter(|&d| {
+            !memo.found[d]
+                .as_ref()
+                .is_some_and(|kept| kept.holds(shared, false))
+        })
+        .collect();
+    if independent && todo.len() > 1 {
+        let ahead: Vec<(usize, Found)> = todo
             .par_iter()
             .map_init(
                 || shared.clone(),
-                |copy, &d| Some(search(copy, d, &adj, contiguity, reach)),
+                |copy, &d| (d, search(copy, d, &adj, contiguity, reach)),
             )
-            .collect()
-    } else {
-        violated.iter().map(|_| None).collect()
-    };
-    let mut changed = vec![false; k];
+            .collect();
+        for (d, found) in ahead {
+            memo.found[d] = Some(Kept::new(shared, &adj, found, round));
+        }
+    }
     let mut applied = 0;
-    for (d, found) in violated.into_iter().zip(ahead) {
+    for d in violated {
         if st.group_violation(d) <= EPS {
             continue;
         }
-        let found = match found {
-            Some(f) if !f.read.iter().any(|&g| changed[g]) => f,
-            _ => search(st, d, &adj, contiguity, reach),
+        let chain = match memo.found[d].as_ref() {
+            Some(kept) if independent && kept.holds(st, kept.round == round) => {
+                kept.found.chain.clone()
+            }
+            _ => {
+                let found = search(st, d, &adj, contiguity, reach);
+                let chain = found.chain.clone();
+                // Kept only if what it read is as the round found it (the graph it
+                // walked is the round's).
+                let kept = Kept::new(st, &adj, found, round);
+                memo.found[d] =
+                    (independent && kept.all().all(|(g, v)| start[g] == v)).then_some(kept);
+                chain
+            }
         };
-        if let Some(chain) = found.chain {
+        if let Some(chain) = chain {
             for (u, to) in chain.moves {
                 st.move_unit(u, to);
-            }
-            for g in chain.path {
-                changed[g] = true;
             }
             applied += 1;
         }
     }
     applied
+}
+
+/// Chains found in earlier rounds of one repair (see [`chain_pass`]).
+#[derive(Default)]
+pub struct Memo {
+    round: u64,
+    found: Vec<Option<Kept>>,
+}
+
+/// A search's result with the versions of the territories it read and of their
+/// neighbours, and the round that found it.
+struct Kept {
+    found: Found,
+    read: Vec<(usize, u64)>,
+    near: Vec<(usize, u64)>,
+    round: u64,
+}
+
+impl Kept {
+    fn new(st: &State, adj: &[Vec<usize>], found: Found, round: u64) -> Kept {
+        let read: Vec<(usize, u64)> = found.read.iter().map(|&g| (g, st.version(g))).collect();
+        let mut near: Vec<usize> = found
+            .read
+            .iter()
+            .flat_map(|&g| adj[g].iter().copied())
+            .collect();
+        near.sort_unstable();
+        near.dedup();
+        let near = near.into_iter().map(|g| (g, st.version(g))).collect();
+        Kept {
+            found,
+            read,
+            near,
+            round,
+        }
+    }
+
+    fn all(&self) -> impl Iterator<Item = (usize, u64)> + '_ {
+        self.read.iter().chain(&self.near).copied()
+    }
+
+    /// Whether a search now would find the same: within its own round (same graph) the
+    /// territories it read are unchanged; in a later one, their neighbours too.
+    fn holds(&self, st: &State, same_round: bool) -> bool {
+        if same_round {
+            self.read.iter().all(|&(g, v)| st.version(g) == v)
+        } else {
+            self.all().all(|(g, v)| st.version(g) == v)
+        }
+    }
 }
 
 /// A violated territory's chain, if it has one, and every territory the search read.
@@ -146,9 +229,9 @@ struct Found {
     read: Vec<usize>,
 }
 
-/// The territories on a chain's path and its moves (unit, territory) in order.
+/// A chain's moves (unit, territory) in order.
+#[derive(Clone)]
 struct Chain {
-    path: Vec<usize>,
     moves: Vec<(usize, usize)>,
 }
 
@@ -260,7 +343,7 @@ fn search(
         st.undo(&done, mark);
         if found {
             return Found {
-                chain: Some(Chain { path, moves }),
+                chain: Some(Chain { moves }),
                 read,
             };
         }

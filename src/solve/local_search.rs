@@ -105,6 +105,7 @@ pub(super) fn repair(st: &mut State, contiguity: bool, relays: bool, scope: Scop
     // disruption budget (shared by every group) call for a full look again.
     let mut touched: Option<Vec<bool>> = None;
     let mut swaps: Vec<Option<Cached>> = (0..st.norm.k).map(|_| None).collect();
+    let (mut near, mut far) = (super::chain::Memo::default(), super::chain::Memo::default());
     for _ in 0..MAX_PASSES {
         if st.scope_met(scope) {
             return;
@@ -118,8 +119,8 @@ pub(super) fn repair(st: &mut State, contiguity: bool, relays: bool, scope: Scop
             continue;
         }
         if swap_pass(st, contiguity, scope, &mut swaps) == 0
-            && super::chain::chain_pass(st, contiguity, super::chain::NEAR, scope) == 0
-            && super::chain::chain_pass(st, contiguity, super::chain::FAR, scope) == 0
+            && super::chain::chain_pass(st, contiguity, super::chain::NEAR, scope, &mut near) == 0
+            && super::chain::chain_pass(st, contiguity, super::chain::FAR, scope, &mut far) == 0
             && (!relays || super::relay::relay_pass(st, contiguity, scope) == 0)
         {
             return;

@@ -100,6 +100,7 @@ pub fn centres_of(norm: &Norm, assign: &[u32], old: &[[f64; 2]]) -> Vec<[f64; 2]
 pub struct Mark {
     loads: Vec<(usize, Vec<f64>)>,
     moved: Vec<f64>,
+    versions: Vec<u64>,
 }
 
 /// The groups a band repair works on: every group, or, inside a re-split, the groups of
@@ -127,10 +128,11 @@ pub struct State<'a> {
     /// BFS scratch: visit stamps.
     stamp: Vec<u32>,
     epoch: u32,
-    /// Per group, the tick of its last change (members or loads; an undo counts as one):
-    /// what a search found for a group stays right while the versions it read are the
-    /// same. Ticks only grow, so a version never names two different contents of a group
-    /// in one state (clones go their own way and are never compared with each other).
+    /// Per group, the tick of its last change (members or loads; an undo gives back the
+    /// marked groups' versions with their contents): what a search found for a group
+    /// stays right while the versions it read are the same. The clock only grows, so a
+    /// version never names two different contents of a group in one state (clones go
+    /// their own way and are never compared with each other).
     version: Vec<u64>,
     clock: u64,
 }
@@ -360,6 +362,7 @@ impl<'a> State<'a> {
                 .map(|&g| (g, self.loads.row(g).to_vec()))
                 .collect(),
             moved: self.moved.clone(),
+            versions: groups.iter().map(|&g| self.version[g]).collect(),
         }
     }
 
@@ -391,11 +394,14 @@ impl<'a> State<'a> {
             self.pos[u] = i as u32;
             self.assign[u] = g as u32;
         }
-        for (g, row) in mark.loads {
-            self.touch(g, g);
-            for (j, v) in row.into_iter().enumerate() {
-                self.loads[(g, j)] = v;
+        // The marked groups are as they were, bit for bit: so are their versions (a group
+        // moved but not marked keeps its new one). The clock is not taken back, so no
+        // version is ever given to two contents.
+        for ((g, row), v) in mark.loads.into_iter().zip(mark.versions) {
+            for (j, x) in row.into_iter().enumerate() {
+                self.loads[(g, j)] = x;
             }
+            self.version[g] = v;
         }
         self.moved = mark.moved;
     }
@@ -635,6 +641,7 @@ pub(crate) mod tests {
         let centres = vec![[0.0, 0.0], [2.0, 0.0], [4.0, 0.0]];
         let mut st = State::new(&norm, vec![0, 0, 1, 1, 2, 2], centres);
         let before = (st.assign.clone(), st.members.clone(), st.loads.clone());
+        let versions: Vec<u64> = (0..3).map(|g| st.version(g)).collect();
         let mark = st.mark(&[0, 1, 2]);
         let moves = vec![
             st.move_marked(0, 1),
@@ -643,7 +650,11 @@ pub(crate) mod tests {
             st.move_marked(4, 0),
         ];
         assert_ne!(st.assign, before.0);
+        assert!((0..3).all(|g| st.version(g) != versions[g]));
+        let tentative: Vec<u64> = (0..3).map(|g| st.version(g)).collect();
         st.undo(&moves, mark);
+        // The same contents under the same versions, and a later change under a new one.
+        assert_eq!((0..3).map(|g| st.version(g)).collect::<Vec<_>>(), versions);
         assert_eq!(st.assign, before.0);
         assert_eq!(st.members, before.1);
         let bits = |a: &Array2<f64>| a.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
@@ -651,6 +662,11 @@ pub(crate) mod tests {
         // Positions too: moving again after the undo behaves as on the untouched state.
         st.move_unit(1, 1);
         assert_eq!(st.members[0], vec![0]);
+        assert!(
+            ![versions.clone(), tentative]
+                .concat()
+                .contains(&st.version(1))
+        );
     }
 
     #[test]
