@@ -101,20 +101,33 @@ fn violated_groups(st: &State, scope: Scope) -> Vec<bool> {
 pub(super) fn repair(st: &mut State, contiguity: bool, relays: bool, scope: Scope) {
     // A move's effect on the bands depends only on the loads of its two groups, so after
     // a pass only units in or next to the groups it touched can have gained a repair move
-    // (at 1M: a few moves a round among a thousand stuck groups). Exchanges, chains and a
-    // disruption budget (shared by every group) call for a full look again.
+    // (at 1M: a few moves a round among a thousand stuck groups). A disruption budget
+    // (shared by every group) calls for a full look again.
     let mut touched: Option<Vec<bool>> = None;
     let mut swaps: Vec<Option<Cached>> = (0..st.norm.k).map(|_| None).collect();
     let (mut near, mut far) = (super::chain::Memo::default(), super::chain::Memo::default());
+    // Group versions after the last pass of moves. After exchanges, chains or relays,
+    // only units in or next to a group they changed can have gained a move (the rest
+    // had none at that pass and nothing they read has changed), so the look after them
+    // is those units among the full look's: the same proposals, from far fewer units.
+    let mut seen: Option<Vec<u64>> = None;
     for _ in 0..MAX_PASSES {
         if st.scope_met(scope) {
             return;
         }
-        let mut active = match touched.take() {
-            Some(t) if st.moved.is_empty() => t,
+        let independent = st.moved.is_empty();
+        let mut within = None;
+        let mut active = match (touched.take(), &seen) {
+            (Some(t), _) if independent => t,
+            (None, Some(v)) if independent => {
+                within = Some(violated_groups(st, scope));
+                (0..st.norm.k).map(|g| st.version(g) != v[g]).collect()
+            }
             _ => violated_groups(st, scope),
         };
-        if pass(st, Mode::Repair, contiguity, &mut active) > 0 {
+        let moved = pass(st, Mode::Repair, contiguity, &mut active, within.as_deref());
+        seen = Some((0..st.norm.k).map(|g| st.version(g)).collect());
+        if moved > 0 {
             touched = Some(active);
             continue;
         }
@@ -139,7 +152,7 @@ fn passes(
 ) -> usize {
     let mut total = 0;
     for _ in 0..MAX_PASSES {
-        let moved = pass(st, mode, contiguity, &mut active);
+        let moved = pass(st, mode, contiguity, &mut active, None);
         for (t, a) in touched.iter_mut().zip(&active) {
             *t |= *a;
         }
@@ -186,9 +199,26 @@ fn accept(mode: Mode, dv: f64, dc: f64) -> bool {
 /// One round of moves. Only units in or next to an `active` group are evaluated: a repair
 /// move must touch a violated group, and an improving move can only have appeared where a
 /// group changed. Returns the number of moves and marks the groups they touched.
-fn pass(st: &mut State, mode: Mode, contiguity: bool, active: &mut Vec<bool>) -> usize {
+fn pass(
+    st: &mut State,
+    mode: Mode,
+    contiguity: bool,
+    active: &mut Vec<bool>,
+    within: Option<&[bool]>,
+) -> usize {
     let shared: &State = st;
-    let units = units_near(shared, active);
+    let mut units = units_near(shared, active);
+    // Of those, only the units in or next to a `within` group.
+    if let Some(w) = within {
+        let adjacency = shared.norm.p.adjacency;
+        units.retain(|&u| {
+            w[shared.assign[u as usize] as usize]
+                || adjacency
+                    .of(u as usize)
+                    .iter()
+                    .any(|&v| w[shared.assign[v as usize] as usize])
+        });
+    }
     let mut proposals: Vec<(f64, f64, u32, u32)> = units
         .into_par_iter()
         .filter_map(|u| {
