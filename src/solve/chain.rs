@@ -157,9 +157,9 @@ pub fn chain_pass(
                 let chain = found.chain.clone();
                 // Kept only if what it read is as the round found it (the graph it
                 // walked is the round's).
-                let kept = Kept::new(st, &adj, found, round);
-                memo.found[d] =
-                    (independent && kept.all().all(|(g, v)| start[g] == v)).then_some(kept);
+                memo.found[d] = independent
+                    .then(|| Kept::new(st, &adj, found, round))
+                    .filter(|kept| kept.all().all(|(g, v)| start[g] == v));
                 chain
             }
         };

@@ -366,7 +366,7 @@ fn swap_pass(
 
 /// A group's best repair exchange and the versions of the groups it read (the group
 /// itself first, then its neighbours).
-pub(super) struct Cached {
+struct Cached {
     best: Option<(usize, usize)>,
     read: Vec<(usize, u64)>,
 }

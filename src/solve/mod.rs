@@ -538,10 +538,8 @@ fn solve_once(norm: &Norm, opt: &Options, seed: u64) -> Result<Solution, Error> 
             )
             .bound
         })
-        .collect::<Vec<f64>>()
-        .into_iter()
         .filter(|b| b.is_finite())
-        .fold(f64::NEG_INFINITY, f64::max);
+        .reduce(|| f64::NEG_INFINITY, f64::max);
     let lp_bound = bound.is_finite().then_some(bound.min(objective));
     timings.push(("cycles_and_bound".to_string(), t.elapsed().as_secs_f64()));
     let contiguous_groups = st.contiguous_groups();

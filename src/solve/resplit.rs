@@ -126,10 +126,6 @@ pub fn improve_pass(st: &mut State, contiguity: bool) -> usize {
             tiles.push((d, groups));
         }
     }
-    let signature = |st: &State, g: usize| {
-        let loads: Vec<u64> = st.loads.row(g).iter().map(|v| v.to_bits()).collect();
-        (st.members[g].clone(), loads)
-    };
     let (mut kept, mut rounds) = (0, 0);
     // Areas whose turn an earlier one's repair reached wait for the next round: solved
     // again one after another, they took 5.6 s of a 7.8 s polish at 100k.
@@ -142,10 +138,12 @@ pub fn improve_pass(st: &mut State, contiguity: bool) -> usize {
             .map(|(_, groups)| solve_area(snapshot, None, groups, IMPROVE_MARGIN))
             .collect();
         let lp_time = started.elapsed();
-        let before: Vec<_> = (0..k).map(|g| signature(st, g)).collect();
+        // A group's version names its contents (a refused re-split gives the plan back
+        // whole, versions included).
+        let before: Vec<u64> = (0..k).map(|g| st.version(g)).collect();
         let mut waiting = Vec::new();
         for ((d, groups), lp) in tiles.into_iter().zip(lps) {
-            if !groups.iter().all(|&g| signature(st, g) == before[g]) {
+            if !groups.iter().all(|&g| st.version(g) == before[g]) {
                 waiting.push((d, groups));
                 continue;
             }
@@ -190,15 +188,8 @@ fn apply_shorter(
         0
     };
     let saved = st.clone();
-    let violation_before: Vec<f64> = (0..st.norm.k).map(|g| st.group_violation(g)).collect();
-    let mut in_area = vec![false; st.norm.k];
-    for &g in &lp.area {
-        in_area[g] = true;
-    }
-    let scope = Scope::Area {
-        area: &in_area,
-        before: &violation_before,
-    };
+    let area = AreaScope::of(st, &lp.area);
+    let scope = area.scope();
     round_onto(st, lp.units.iter().copied().zip(lp.shares));
     if contiguity {
         super::local_search::reattach_fragments(st, lp.area.iter().copied());
@@ -451,20 +442,13 @@ fn apply(
     contiguity: bool,
 ) -> bool {
     let started = std::time::Instant::now();
-    let violation_before: Vec<f64> = (0..st.norm.k).map(|g| st.group_violation(g)).collect();
-    // The same sum, in the same order, as `total_violation`.
-    let before = violation_before.iter().sum::<f64>() + st.budget_violation();
-    let saved = st.clone();
     // Repair below works on the area and on whatever it pushes out of band elsewhere; the
     // plan's other violated groups have had their repair and wait for their own re-split.
-    let mut in_area = vec![false; st.norm.k];
-    for &g in &lp.area {
-        in_area[g] = true;
-    }
-    let scope = Scope::Area {
-        area: &in_area,
-        before: &violation_before,
-    };
+    let area = AreaScope::of(st, &lp.area);
+    // The same sum, in the same order, as `total_violation`.
+    let before = area.before.iter().sum::<f64>() + st.budget_violation();
+    let saved = st.clone();
+    let scope = area.scope();
     let nsplit = round_onto(st, lp.units.iter().copied().zip(lp.shares));
     let rounded = st.total_violation();
     if contiguity {
@@ -498,6 +482,31 @@ fn apply(
         return false;
     }
     true
+}
+
+/// What a repair confined to an area reads: the area's groups, and every group's
+/// violation before it (see [`Scope::Area`]).
+struct AreaScope {
+    area: Vec<bool>,
+    before: Vec<f64>,
+}
+
+impl AreaScope {
+    fn of(st: &State, groups: &[usize]) -> AreaScope {
+        let mut area = vec![false; st.norm.k];
+        for &g in groups {
+            area[g] = true;
+        }
+        let before = (0..st.norm.k).map(|g| st.group_violation(g)).collect();
+        AreaScope { area, before }
+    }
+
+    fn scope(&self) -> Scope<'_> {
+        Scope::Area {
+            area: &self.area,
+            before: &self.before,
+        }
+    }
 }
 
 /// Rounds an area's LP shares onto the plan; returns how many units the LP had split.

@@ -5,6 +5,7 @@ use std::collections::VecDeque;
 use ndarray::Array2;
 
 use super::Norm;
+use crate::geometry::Site;
 
 /// Row `r` of a solver array as a slice (every solver array is built in standard layout).
 #[inline]
@@ -13,7 +14,6 @@ pub(super) fn row_of(a: &Array2<f64>, r: usize) -> &[f64] {
         .to_slice()
         .expect("solver arrays are in standard layout")
 }
-use crate::geometry::Site;
 
 /// Per group and metric, the band in normalised units.
 #[derive(Debug, Clone)]
