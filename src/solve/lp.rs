@@ -4,8 +4,11 @@
 //! reported bound is the Lagrangian dual in `bound.rs`); it is a start for local search:
 //! each unit goes to its largest share of Clarabel's interior-point solution.
 
+use good_lp::constraint::ConstraintReference;
 use good_lp::solvers::clarabel::ClarabelProblem;
+use good_lp::solvers::{DualValues, SolutionWithDual};
 use good_lp::{Expression, ProblemVariables, Solution, SolverModel, Variable, clarabel, variable};
+use ndarray::Array2;
 
 use super::Norm;
 use super::candidates::nearest;
@@ -46,15 +49,20 @@ pub(super) fn assignment_model(
     model
 }
 
-/// Solves at `centres` on the `l` nearest groups per unit. No widening: slack left at these
-/// centres is what local search repairs, and a wider LP costs far more than it saves.
-pub fn solve_fixed_centres(
-    norm: &Norm,
-    centres: &[[f64; 2]],
-    l: usize,
-) -> Result<LpResult, String> {
-    let l = l.min(norm.k);
-    let cand = nearest(norm, centres, l);
+/// The elastic LP on candidate lists: the model and what reading it back needs.
+struct Built {
+    model: ClarabelProblem,
+    x: Vec<Vec<Variable>>,
+    /// (under, over) per group and metric.
+    slack: Vec<[Variable; 2]>,
+    /// The ≥ lo row (None where lo is 0) and the ≤ hi row per group and metric.
+    rows: Vec<(Option<ConstraintReference>, ConstraintReference)>,
+    /// Costs in the model are the problem's times `scale`.
+    scale: f64,
+    variables: usize,
+}
+
+fn build(norm: &Norm, cand: &[Vec<(u32, f64)>]) -> Built {
     let n = cand.len();
     // Costs scaled to mean 1 keep the interior-point method well conditioned.
     let total: f64 = cand.iter().flat_map(|c| c.iter().map(|x| x.1)).sum();
@@ -90,6 +98,7 @@ pub fn solve_fixed_centres(
         }
     }
     let mut model = assignment_model(vars, objective, &x);
+    let mut rows = Vec::with_capacity(norm.k * norm.m);
     for (g, list) in by_group.iter().enumerate() {
         for j in 0..norm.m {
             let mut row = Expression::with_capacity(list.len());
@@ -101,16 +110,62 @@ pub fn solve_fixed_centres(
             }
             let (lo, hi) = (norm.bands.lo[(g, j)], norm.bands.hi[(g, j)]);
             let [under, over] = slack[g * norm.m + j];
-            if lo > 0.0 {
+            let lo_row = (lo > 0.0).then(|| {
                 let mut r = row.clone();
                 r.add_mul(1.0, under);
-                model.add_constraint(r.geq(lo));
-            }
+                model.add_constraint(r.geq(lo))
+            });
             let mut r = row;
             r.add_mul(-1.0, over);
-            model.add_constraint(r.leq(hi));
+            rows.push((lo_row, model.add_constraint(r.leq(hi))));
         }
     }
+    Built {
+        model,
+        x,
+        slack,
+        rows,
+        scale,
+        variables: count,
+    }
+}
+
+/// Band prices (λ⁺ − λ⁻ per group and metric, in the problem's cost units) from the LP's
+/// duals on the `l` nearest groups per unit at `centres`. Any prices give a valid
+/// Lagrangian bound; these are near the LP optimum's, where subgradient steps arrive slowly.
+pub fn band_prices(norm: &Norm, centres: &[[f64; 2]], l: usize) -> Result<Array2<f64>, String> {
+    let cand = nearest(norm, centres, l.min(norm.k));
+    let Built {
+        model, rows, scale, ..
+    } = build(norm, &cand);
+    let mut solution = model.solve().map_err(|e| e.to_string())?;
+    let duals = solution.compute_dual();
+    let mut prices = Array2::<f64>::zeros((norm.k, norm.m));
+    for (i, (lo_row, hi_row)) in rows.iter().enumerate() {
+        let over = duals.dual(hi_row.clone()).abs();
+        let under = lo_row.as_ref().map_or(0.0, |r| duals.dual(r.clone()).abs());
+        prices[(i / norm.m, i % norm.m)] = (over - under) / scale;
+    }
+    Ok(prices)
+}
+
+/// Solves at `centres` on the `l` nearest groups per unit. No widening: slack left at these
+/// centres is what local search repairs, and a wider LP costs far more than it saves.
+pub fn solve_fixed_centres(
+    norm: &Norm,
+    centres: &[[f64; 2]],
+    l: usize,
+) -> Result<LpResult, String> {
+    let l = l.min(norm.k);
+    let cand = nearest(norm, centres, l);
+    let n = cand.len();
+    let Built {
+        model,
+        x,
+        slack,
+        variables: count,
+        ..
+    } = build(norm, &cand);
     let t = std::time::Instant::now();
     let solution = model.solve().map_err(|e| e.to_string())?;
     super::debug(&format!("lp solve L={l} vars={count}: {:?}", t.elapsed()));
@@ -152,4 +207,53 @@ pub fn solve_fixed_centres(
         fractional_units,
         variables: count,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use ndarray::Array2;
+
+    use crate::solve::state::State;
+    use crate::solve::state::tests::Line;
+    use crate::solve::{Norm, bound, local_search, state::Scope};
+
+    /// By strong duality the Lagrangian at the LP's band duals is the LP optimum, so no
+    /// subgradient run can end above it, and no plan that meets the bands below it.
+    #[test]
+    fn lp_duals_price_the_lagrangian_at_its_maximum() {
+        let n = 30;
+        let values = Array2::from_shape_fn((n, 2), |(u, j)| {
+            1.0 + ((u * 7 + j * 3) % 11) as f64 + if j == 1 { (u % 4) as f64 } else { 0.0 }
+        });
+        let edges: Vec<(u32, u32)> = (0..n as u32 - 1).map(|u| (u, u + 1)).collect();
+        let totals = values.sum_axis(ndarray::Axis(0));
+        let targets = Array2::from_shape_fn((3, 2), |(_, j)| totals[j] / 3.0);
+        let line = Line::new(values, &edges, targets.clone());
+        let mut p = line.problem();
+        p.lo = targets.mapv(|t| 0.9 * t);
+        p.hi = targets.mapv(|t| 1.1 * t);
+        let norm = Norm::new(&p);
+        let centres = vec![[2.0, 0.0], [6.0, 0.0], [26.0, 0.0]];
+        let mut plan = State::new(
+            &norm,
+            (0..n).map(|u| (u * 3 / n) as u32).collect(),
+            centres.clone(),
+        );
+        local_search::repair(&mut plan, false, true, Scope::All);
+        assert!(plan.meets_bands());
+        let upper = plan.objective();
+
+        let prices = super::band_prices(&norm, &centres, norm.k).unwrap();
+        let at_lp = bound::lagrangian(&norm, &centres, upper, true, 0, Some(&prices), true).bound;
+        let cold = bound::lagrangian(&norm, &centres, upper, true, 400, None, true).bound;
+        let unpriced = bound::lagrangian(&norm, &centres, upper, true, 0, None, true).bound;
+        // Interior-point duals are optimal to about 1e-8.
+        assert!(
+            at_lp >= cold - 1e-6 * cold.abs(),
+            "LP {at_lp} < subgradient {cold}"
+        );
+        assert!(at_lp <= upper * (1.0 + 1e-9), "LP {at_lp} > plan {upper}");
+        // The bands bind: the nearest-centre assignment is no bound worth reporting.
+        assert!(at_lp > unpriced * (1.0 + 1e-6), "{at_lp} vs {unpriced}");
+    }
 }

@@ -110,14 +110,19 @@ pub fn resplit_pass(st: &mut State, contiguity: bool) -> usize {
 /// once. The areas' LPs are solved in parallel on the plan as the round found it; an area
 /// whose territories an earlier one's repair changed waits for the next round. Returns
 /// re-splits kept.
-pub fn improve_pass(st: &mut State, contiguity: bool) -> usize {
+pub fn improve_pass(st: &mut State, contiguity: bool, reverse: bool) -> usize {
     if !st.meets_bands() {
         return 0;
     }
     let k = st.norm.k;
     let mut covered = vec![false; k];
     let mut tiles = Vec::new();
-    for d in 0..k {
+    let order: Vec<usize> = if reverse {
+        (0..k).rev().collect()
+    } else {
+        (0..k).collect()
+    };
+    for d in order {
         if !covered[d] {
             let groups = area(st, d, AREA_GROUPS);
             for &g in &groups {
@@ -684,10 +689,10 @@ mod tests {
         let mut st = State::new(&norm, vec![0, 0, 1, 0, 1, 1], vec![[1.0, 0.0], [4.0, 0.0]]);
         assert!(st.meets_bands());
         let before = st.objective();
-        assert_eq!(super::improve_pass(&mut st, false), 1);
+        assert_eq!(super::improve_pass(&mut st, false, false), 1);
         assert_eq!(st.assign, vec![0, 0, 0, 1, 1, 1]);
         assert!(st.meets_bands() && st.objective() < before);
         // Nothing shorter is left: a second pass keeps nothing.
-        assert_eq!(super::improve_pass(&mut st, false), 0);
+        assert_eq!(super::improve_pass(&mut st, false, false), 0);
     }
 }

@@ -72,10 +72,11 @@ fn bundled_sample_plans_inside_every_band() {
     let gap = s["quota"]["ramp_gap"].as_f64().unwrap();
     assert!((street - recommended - gap).abs() < 1.0 && gap > 0.0);
     assert!(rows.iter().all(|r| !r[c("reason")].is_empty()));
-    // Within 1.5% of the dual bound at the final centres (1.07% measured; 2.01% before
-    // the final plan's areas were split again by the LP).
+    // Within 1% of the dual bound at the final centres (0.90% measured; 1.07% before small
+    // plans were polished on a second tiling and priced from the whole LP's duals, 2.01%
+    // before the final plan's areas were split again by the LP).
     let plan_gap = s["objective"]["gap"].as_f64().unwrap();
-    assert!(plan_gap < 0.015, "gap {plan_gap}");
+    assert!(plan_gap < 0.01, "gap {plan_gap}");
 }
 
 /// Generated inputs, planned and judged by the checker: accounts, potential and workload
