@@ -2,7 +2,8 @@
 //! minimise Σ cost·x subject to Σ_g x_ug = 1 per unit and lo ≤ Σ_u v_um x_ug ≤ hi per
 //! group and metric, bands elastic. Restricted to candidate lists it is no lower bound (the
 //! reported bound is the Lagrangian dual in `bound.rs`); it is a start for local search:
-//! each unit goes to its largest share of Clarabel's interior-point solution.
+//! each unit goes to its largest share of Clarabel's interior-point solution. Whole (every
+//! group a candidate), its band duals are prices for that dual (`band_prices`).
 
 use good_lp::constraint::ConstraintReference;
 use good_lp::solvers::clarabel::ClarabelProblem;
@@ -130,11 +131,12 @@ fn build(norm: &Norm, cand: &[Vec<(u32, f64)>]) -> Built {
     }
 }
 
-/// Band prices (λ⁺ − λ⁻ per group and metric, in the problem's cost units) from the LP's
-/// duals on the `l` nearest groups per unit at `centres`. Any prices give a valid
-/// Lagrangian bound; these are near the LP optimum's, where subgradient steps arrive slowly.
-pub fn band_prices(norm: &Norm, centres: &[[f64; 2]], l: usize) -> Result<Array2<f64>, String> {
-    let cand = nearest(norm, centres, l.min(norm.k));
+/// Band prices (λ⁺ − λ⁻ per group and metric, in the problem's cost units) from the duals
+/// of the whole LP at `centres` (every group a candidate of every unit). Any prices give a
+/// valid Lagrangian bound; by strong duality these give the LP optimum, which subgradient
+/// steps approach slowly.
+pub fn band_prices(norm: &Norm, centres: &[[f64; 2]]) -> Result<Array2<f64>, String> {
+    let cand = nearest(norm, centres, norm.k);
     let Built {
         model, rows, scale, ..
     } = build(norm, &cand);
@@ -243,7 +245,7 @@ mod tests {
         assert!(plan.meets_bands());
         let upper = plan.objective();
 
-        let prices = super::band_prices(&norm, &centres, norm.k).unwrap();
+        let prices = super::band_prices(&norm, &centres).unwrap();
         let at_lp = bound::lagrangian(&norm, &centres, upper, true, 0, Some(&prices), true).bound;
         let cold = bound::lagrangian(&norm, &centres, upper, true, 400, None, true).bound;
         let unpriced = bound::lagrangian(&norm, &centres, upper, true, 0, None, true).bound;

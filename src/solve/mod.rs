@@ -528,11 +528,10 @@ fn solve_once(norm: &Norm, opt: &Options, seed: u64) -> Result<Solution, Error> 
     let objective = st.objective();
     // Warm prices come from other centres and can start the steps where they stall (at
     // 1M a warm dual once ended at 81% of the cold one's bound); both are valid bounds at
-    // these centres, so the higher is reported.
-    // Both at once: each dual's steps have serial parts that leave a core idle.
-    // A plan small enough for the whole LP at these centres also starts from its duals:
-    // near the LP optimum's prices, where subgradient steps arrive slowly (on the sample's
-    // three-territory segment they ended 8% below them).
+    // these centres, so the highest is reported. A plan small enough for the whole LP at
+    // these centres also starts one from its duals: the LP optimum's prices, which the
+    // steps approach slowly (on the sample's three-territory segment they ended 8% below).
+    // All at once: each dual's steps have serial parts that leave a core idle.
     let whole_lp = norm.p.coords.len() * norm.k <= LP_AUTO_MAX_VARIABLES;
     let bound = [Warm::Cycles, Warm::Cold, Warm::Lp]
         .into_par_iter()
@@ -543,7 +542,7 @@ fn solve_once(norm: &Norm, opt: &Options, seed: u64) -> Result<Solution, Error> 
                 Warm::Cycles => Some(&prices),
                 Warm::Cold => None,
                 Warm::Lp => {
-                    lp_prices = lp::band_prices(norm, &st.centres, norm.k).ok()?;
+                    lp_prices = lp::band_prices(norm, &st.centres).ok()?;
                     Some(&lp_prices)
                 }
             };
