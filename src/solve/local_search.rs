@@ -18,20 +18,32 @@ enum Mode {
     Improve,
 }
 
-pub fn run(st: &mut State, contiguity: bool) {
-    let (repaired, resplit) = restore(st, contiguity);
+/// Restores the bands, then improves; returns the groups a re-split was tried for (the
+/// hard ones: what moves, exchanges, chains and relays could not mend).
+pub fn run(st: &mut State, contiguity: bool) -> Vec<bool> {
+    let restored = restore(st, contiguity);
     let improving = std::time::Instant::now();
     improve(st, contiguity);
     super::debug(&format!(
-        "  search: repair {repaired:.2?}, re-splits {resplit:.2?}, improve {:.2?}",
+        "  search: repair {:.2?}, re-splits {:.2?}, improve {:.2?}",
+        restored.repair,
+        restored.resplit,
         improving.elapsed()
     ));
+    restored.resplit_groups
+}
+
+/// What [`restore`] took: the time of the repair and of the re-splits, and the groups a
+/// re-split was tried for.
+pub struct Restored {
+    pub repair: std::time::Duration,
+    pub resplit: std::time::Duration,
+    pub resplit_groups: Vec<bool>,
 }
 
 /// Seats empty groups, rejoins fragments and restores every band (moves, exchanges,
-/// chains, relays, then re-splits): the search without its improvement passes. Returns
-/// the time of the repair and of the re-splits.
-pub fn restore(st: &mut State, contiguity: bool) -> (std::time::Duration, std::time::Duration) {
+/// chains, relays, then re-splits): the search without its improvement passes.
+pub fn restore(st: &mut State, contiguity: bool) -> Restored {
     let started = std::time::Instant::now();
     seat_empty_groups(st);
     if contiguity {
@@ -49,7 +61,8 @@ pub fn restore(st: &mut State, contiguity: bool) -> (std::time::Duration, std::t
         repair(st, false, true, Scope::All);
     }
     let repaired = started.elapsed();
-    if !st.meets_bands() && super::resplit::resplit_pass(st, contiguity) > 0 {
+    let mut resplit_groups = vec![false; st.norm.k];
+    if !st.meets_bands() && super::resplit::resplit_pass(st, contiguity, &mut resplit_groups) > 0 {
         // Each re-split repaired its own area only; the plan they leave behind may now
         // give the rest the room that moves, chains and relays lacked before.
         if contiguity {
@@ -57,7 +70,11 @@ pub fn restore(st: &mut State, contiguity: bool) -> (std::time::Duration, std::t
         }
         repair(st, false, true, Scope::All);
     }
-    (repaired, started.elapsed() - repaired)
+    Restored {
+        repair: repaired,
+        resplit: started.elapsed() - repaired,
+        resplit_groups,
+    }
 }
 
 /// Moves and border exchanges that shorten the plan and keep every band, re-centring

@@ -18,6 +18,7 @@ mod decompose;
 #[cfg(feature = "highs")]
 mod exact;
 mod greedy;
+mod holdout;
 mod local_search;
 mod lp;
 mod relay;
@@ -422,7 +423,7 @@ fn solve_once(norm: &Norm, opt: &Options, seed: u64) -> Result<Solution, Error> 
     // 1M, but its distorted centres cost a cycle: 100k ended 1.1% longer.)
     let t = Instant::now();
     let rest = starts.split_off(1);
-    let mut st = best_of(norm, starts, &centres, opt.contiguity)?;
+    let (mut st, mut hard) = best_of(norm, starts, &centres, opt.contiguity)?;
     timings.push(("local_search".to_string(), t.elapsed().as_secs_f64()));
     debug(&format!(
         "local search {:?} violation {:.3e} objective {:.6e}",
@@ -444,29 +445,10 @@ fn solve_once(norm: &Norm, opt: &Options, seed: u64) -> Result<Solution, Error> 
             break;
         }
         let td = Instant::now();
-        let dual = bound::lagrangian(
-            norm,
-            &st.centres,
-            st.objective(),
-            st.meets_bands(),
-            opt.bound_iterations / 4,
-            Some(&prices),
-            false,
-        );
-        prices = dual.prices.clone();
-        let centres = st.centres.clone();
-        let cand = dual.nearest(opt.candidates);
-        let priced = greedy::assign(norm, &greedy::priced(norm, &cand, &dual.prices));
-        let dual_time = td.elapsed();
-        let next = best_of(
-            norm,
-            vec![priced, dual.assignment],
-            &centres,
-            opt.contiguity,
-        )?;
+        let next = run_cycle(norm, opt, &st, &mut prices, &mut hard)?;
         debug(&format!(
-            "cycle {cycle}: dual {dual_time:?}, search {:?}; candidate violation {:.3e} objective {:.6e}, best {:.6e}",
-            td.elapsed() - dual_time,
+            "cycle {cycle}: {:?}; candidate violation {:.3e} objective {:.6e}, best {:.6e}",
+            td.elapsed(),
             next.total_violation(),
             next.objective(),
             best.objective()
@@ -493,7 +475,7 @@ fn solve_once(norm: &Norm, opt: &Options, seed: u64) -> Result<Solution, Error> 
     }
     let mut st = best;
     if !st.meets_bands() && !rest.is_empty() {
-        let other = best_of(norm, rest, &centres, opt.contiguity)?;
+        let (other, _) = best_of(norm, rest, &centres, opt.contiguity)?;
         debug(&format!(
             "other starts: violation {:.3e} objective {:.6e}",
             other.total_violation(),
@@ -666,17 +648,21 @@ fn exact_step(
 }
 
 /// Local search from each start in turn; the first plan that meets every band ends the
-/// search, otherwise the least violating (then shortest) plan is kept.
+/// search, otherwise the least violating (then shortest) plan is kept. Also returns the
+/// groups any of the searches had to re-split (the hard ones).
 fn best_of<'a>(
     norm: &'a Norm<'a>,
     starts: Vec<Vec<u32>>,
     centres: &[[f64; 2]],
     contiguity: bool,
-) -> Result<state::State<'a>, Error> {
+) -> Result<(state::State<'a>, Vec<bool>), Error> {
     let mut best: Option<state::State> = None;
+    let mut hard = vec![false; norm.k];
     for start in starts {
         let mut st = state::State::new(norm, start, centres.to_vec());
-        local_search::run(&mut st, contiguity);
+        for (h, tried) in hard.iter_mut().zip(local_search::run(&mut st, contiguity)) {
+            *h |= tried;
+        }
         let key = st.rank();
         debug(&format!(
             "  start: violation {:.3e} objective {:.6e}{}",
@@ -691,7 +677,80 @@ fn best_of<'a>(
             break;
         }
     }
-    best.ok_or_else(|| Error::Solver("no start to search from".into()))
+    best.map(|b| (b, hard))
+        .ok_or_else(|| Error::Solver("no start to search from".into()))
+}
+
+/// One location–allocation cycle from `st`: the dual at its centres, warm-started on
+/// `prices` (which it updates), and the search from its priced start. Hard groups that
+/// `st` has in band are held as it has them and the rest is solved as a problem of its
+/// own (see [`holdout`]); groups this cycle had to re-split are added to `hard`.
+fn run_cycle<'a>(
+    norm: &'a Norm<'a>,
+    opt: &Options,
+    st: &state::State<'a>,
+    prices: &mut Array2<f64>,
+    hard: &mut [bool],
+) -> Result<state::State<'a>, Error> {
+    let held: Vec<bool> = (0..norm.k)
+        .map(|g| hard[g] && st.group_violation(g) <= BAND_EPS)
+        .collect();
+    if let Some(h) = holdout::Holdout::new(norm, &st.assign, &held) {
+        let free = h.problem(norm.p);
+        let sub = Norm::new(&free);
+        let centres = h.centres_in(&st.centres);
+        let upper = state::State::new(&sub, h.assign_in(&st.assign), centres.clone());
+        let dual = bound::lagrangian(
+            &sub,
+            &centres,
+            upper.objective(),
+            upper.meets_bands(),
+            opt.bound_iterations / 4,
+            Some(&h.prices_in(prices)),
+            false,
+        );
+        h.prices_out(&dual.prices, prices);
+        let cand = dual.nearest(opt.candidates);
+        let priced = greedy::assign(&sub, &greedy::priced(&sub, &cand, &dual.prices));
+        let (next, tried) = best_of(
+            &sub,
+            vec![priced, dual.assignment],
+            &centres,
+            opt.contiguity,
+        )?;
+        h.hard_out(&tried, hard);
+        debug(&format!(
+            "  held {} hard groups",
+            held.iter().filter(|&&x| x).count()
+        ));
+        return Ok(state::State::new(
+            norm,
+            h.assign_out(&st.assign, &next.assign),
+            h.centres_out(&st.centres, &next.centres),
+        ));
+    }
+    let dual = bound::lagrangian(
+        norm,
+        &st.centres,
+        st.objective(),
+        st.meets_bands(),
+        opt.bound_iterations / 4,
+        Some(prices),
+        false,
+    );
+    *prices = dual.prices.clone();
+    let cand = dual.nearest(opt.candidates);
+    let priced = greedy::assign(norm, &greedy::priced(norm, &cand, &dual.prices));
+    let (next, tried) = best_of(
+        norm,
+        vec![priced, dual.assignment],
+        &st.centres,
+        opt.contiguity,
+    )?;
+    for (h, t) in hard.iter_mut().zip(tried) {
+        *h |= t;
+    }
+    Ok(next)
 }
 
 /// The most violated groups with their size and loads, for the debug trace.

@@ -47,8 +47,9 @@ const AREA_MAX_UNITS: usize = 5_000;
 /// Re-splits the area around each territory still out of its band; returns re-splits kept.
 /// A kept re-split can leave a territory just outside its area a hair out of band (its
 /// repair takes on such territories but not always mends them): later passes re-split
-/// those too, never again one whose re-split was refused.
-pub fn resplit_pass(st: &mut State, contiguity: bool) -> usize {
+/// those too, never again one whose re-split was refused. Every territory a re-split was
+/// tried for is marked in `tried`.
+pub fn resplit_pass(st: &mut State, contiguity: bool, tried: &mut [bool]) -> usize {
     let k = st.norm.k;
     let mut refused = vec![false; k];
     let mut kept = 0;
@@ -70,6 +71,7 @@ pub fn resplit_pass(st: &mut State, contiguity: bool) -> usize {
         }
         let before = kept;
         for d in violated {
+            tried[d] = true;
             for _ in 0..TRIES {
                 if st.group_violation(d) <= EPS {
                     break;
@@ -661,11 +663,11 @@ mod tests {
         super::super::local_search::repair(&mut repaired, false, true, Scope::All);
         assert!(!repaired.meets_bands(), "{:?}", repaired.assign);
         let mut st = start.clone();
-        assert!(super::resplit_pass(&mut st, false) > 0);
+        assert!(super::resplit_pass(&mut st, false, &mut [false; 4]) > 0);
         assert!(st.meets_bands(), "{:?}", st.assign);
         // Kept whole, the re-split meets them too, every territory in one piece.
         let mut whole = start.clone();
-        assert!(super::resplit_pass(&mut whole, true) > 0);
+        assert!(super::resplit_pass(&mut whole, true, &mut [false; 4]) > 0);
         assert!(whole.meets_bands(), "{:?}", whole.assign);
         assert_eq!(whole.contiguous_groups(), 4, "{:?}", whole.assign);
         let loads = crate::solve::state::loads_of(&norm, &st.assign);
