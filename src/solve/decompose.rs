@@ -123,7 +123,7 @@ pub(super) fn solve(norm: &Norm, opt: &Options, blocks: usize) -> Result<Option<
     let block_centres = state::centres_of(&top_norm, &unit_block, &vec![[0.0; 2]; blocks]);
     let mut top_st = state::State::new(&top_norm, unit_block, block_centres);
     let violation = top_st.total_violation();
-    local_search::restore(&mut top_st, opt.contiguity);
+    local_search::restore(&mut top_st, opt.contiguity, true);
     super::debug(&format!(
         "blocks: {blocks} blocks of ~{} groups from the priced start in {:?} (block violation {violation:.3e} -> {:.3e})",
         k / blocks,

@@ -21,7 +21,12 @@ enum Mode {
 /// Restores the bands, then improves; returns the groups a re-split was tried for (the
 /// hard ones: what moves, exchanges, chains and relays could not mend).
 pub fn run(st: &mut State, contiguity: bool) -> Vec<bool> {
-    let restored = restore(st, contiguity);
+    search(st, contiguity, true)
+}
+
+/// [`run`], with or without re-splits.
+pub fn search(st: &mut State, contiguity: bool, resplits: bool) -> Vec<bool> {
+    let restored = restore(st, contiguity, resplits);
     let improving = std::time::Instant::now();
     improve(st, contiguity);
     super::debug(&format!(
@@ -43,7 +48,7 @@ pub struct Restored {
 
 /// Seats empty groups, rejoins fragments and restores every band (moves, exchanges,
 /// chains, relays, then re-splits): the search without its improvement passes.
-pub fn restore(st: &mut State, contiguity: bool) -> Restored {
+pub fn restore(st: &mut State, contiguity: bool, resplits: bool) -> Restored {
     let started = std::time::Instant::now();
     seat_empty_groups(st);
     if contiguity {
@@ -62,7 +67,10 @@ pub fn restore(st: &mut State, contiguity: bool) -> Restored {
     }
     let repaired = started.elapsed();
     let mut resplit_groups = vec![false; st.norm.k];
-    if !st.meets_bands() && super::resplit::resplit_pass(st, contiguity, &mut resplit_groups) > 0 {
+    if resplits
+        && !st.meets_bands()
+        && super::resplit::resplit_pass(st, contiguity, &mut resplit_groups) > 0
+    {
         // Each re-split repaired its own area only; the plan they leave behind may now
         // give the rest the room that moves, chains and relays lacked before.
         if contiguity {

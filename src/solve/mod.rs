@@ -18,6 +18,7 @@ mod decompose;
 #[cfg(feature = "highs")]
 mod exact;
 mod greedy;
+mod halves;
 mod holdout;
 mod local_search;
 mod lp;
@@ -671,7 +672,12 @@ fn best_of<'a>(
     let mut hard = vec![false; norm.k];
     for start in starts {
         let mut st = state::State::new(norm, start, centres.to_vec());
-        for (h, tried) in hard.iter_mut().zip(local_search::run(&mut st, contiguity)) {
+        let tried = if halves::applies(norm) {
+            halves::run(&mut st, contiguity)
+        } else {
+            local_search::run(&mut st, contiguity)
+        };
+        for (h, tried) in hard.iter_mut().zip(tried) {
             *h |= tried;
         }
         let key = st.rank();

@@ -1,0 +1,142 @@
+//! A large plan's search in two halves side by side. Repair and improvement are serial
+//! (every move changes what the next one reads), so at 2,000 territories one core did all
+//! of the search while the other waited. Here the territories are cut in two at the
+//! median of their centres along the wider side, each half's search runs on its own
+//! territories and their units (a [`Holdout`] of the other half) in parallel, and the
+//! joined plan is searched once more as a whole: that mends what the cut left — a
+//! territory on the seam whose band needed units across it — and improves across the
+//! seam. The halves meet in the same plan whatever the thread count (`rayon::join`
+//! returns both results as they are), so output stays byte-identical.
+
+use super::holdout::Holdout;
+use super::state::State;
+use super::{Norm, local_search};
+
+/// Plans of at least this many territories are searched in halves.
+pub const MIN_GROUPS: usize = 400;
+
+/// Whether `norm` is searched in halves: large enough, and no disruption budget (a
+/// budget is shared by the whole plan, and the halves could not split it fairly).
+pub fn applies(norm: &Norm) -> bool {
+    norm.k >= MIN_GROUPS && norm.budget_limit.is_empty()
+}
+
+/// The search of `st` in two halves, then whole; returns the groups a re-split was tried
+/// for (see [`local_search::run`]).
+pub fn run(st: &mut State, contiguity: bool) -> Vec<bool> {
+    let norm = st.norm;
+    let first = first_half(norm, &st.centres);
+    let second: Vec<bool> = first.iter().map(|&f| !f).collect();
+    // Each half's Holdout holds the other half.
+    let (a, b) = rayon::join(
+        || search_half(norm, st, &second, contiguity),
+        || search_half(norm, st, &first, contiguity),
+    );
+    let mut assign = st.assign.clone();
+    let mut centres = st.centres.clone();
+    for half in [a, b].into_iter().flatten() {
+        assign = half.holdout.assign_out(&assign, &half.assign);
+        centres = half.holdout.centres_out(&centres, &half.centres);
+    }
+    *st = State::new(norm, assign, centres);
+    super::debug(&format!(
+        "  halves joined: violation {:.3e} objective {:.6e}",
+        st.total_violation(),
+        st.objective()
+    ));
+    local_search::run(st, contiguity)
+}
+
+/// One half's search result in its own numbering, with the map back.
+struct Half {
+    holdout: Holdout,
+    assign: Vec<u32>,
+    centres: Vec<[f64; 2]>,
+}
+
+/// The search of the groups not in `held` (None where there is no such half).
+fn search_half(norm: &Norm, st: &State, held: &[bool], contiguity: bool) -> Option<Half> {
+    let holdout = Holdout::new(norm, &st.assign, held)?;
+    let problem = holdout.problem(norm.p);
+    let sub = Norm::new(&problem);
+    let mut half = State::new(
+        &sub,
+        holdout.assign_in(&st.assign),
+        holdout.centres_in(&st.centres),
+    );
+    // No re-splits in a half: a territory on the seam may miss its band for want of units
+    // across it, and the whole plan's search mends that with moves, chains and relays
+    // far more often than an LP inside the half could.
+    local_search::search(&mut half, contiguity, false);
+    let (assign, centres) = (half.assign, half.centres);
+    Some(Half {
+        holdout,
+        assign,
+        centres,
+    })
+}
+
+/// The groups whose centres lie below the median along the centres' wider side (ties by
+/// group index): half of them, rounded down.
+fn first_half(norm: &Norm, centres: &[[f64; 2]]) -> Vec<bool> {
+    let extent = |i: usize| {
+        let (lo, hi) = centres
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), c| {
+                (lo.min(c[i]), hi.max(c[i]))
+            });
+        hi - lo
+    };
+    let axis = usize::from(extent(1) > extent(0));
+    let mut order: Vec<usize> = (0..norm.k).collect();
+    order.sort_by(|&a, &b| {
+        centres[a][axis]
+            .total_cmp(&centres[b][axis])
+            .then(a.cmp(&b))
+    });
+    let mut first = vec![false; norm.k];
+    for &g in &order[..norm.k / 2] {
+        first[g] = true;
+    }
+    first
+}
+
+#[cfg(test)]
+mod tests {
+    use ndarray::Array2;
+
+    use super::super::Norm;
+    use super::super::state::{State, tests::Line};
+
+    /// Eight territories on a line: the two halves (four territories each) are searched
+    /// apart, the first with 22 units for four bands of exactly 6, which no search inside
+    /// it can mend; the whole search after the join meets every band with every territory
+    /// in one piece.
+    #[test]
+    fn halves_are_searched_apart_and_the_seam_is_mended_whole() {
+        let n = 48;
+        let values = Array2::from_elem((n, 1), 1.0);
+        let edges: Vec<(u32, u32)> = (0..n as u32 - 1).map(|u| (u, u + 1)).collect();
+        let line = Line::new(values, &edges, Array2::from_elem((8, 1), 6.0));
+        let p = line.problem();
+        let norm = Norm::new(&p);
+        // Territory g holds units 6g..6g+6, except that the fourth gives two units to
+        // the fifth: the first half (territories 0–3) is two units short in all.
+        let assign: Vec<u32> = (0..n)
+            .map(|u| match u / 6 {
+                3 if u % 6 >= 4 => 4,
+                g => g as u32,
+            })
+            .collect();
+        let centres: Vec<[f64; 2]> = (0..8).map(|g| [6.0 * g as f64 + 2.5, 0.0]).collect();
+        let first = super::first_half(&norm, &centres);
+        assert_eq!(first, [true, true, true, true, false, false, false, false]);
+        let mut st = State::new(&norm, assign, centres);
+        assert!(!st.meets_bands());
+        super::run(&mut st, true);
+        assert!(st.meets_bands(), "{:?}", st.assign);
+        assert_eq!(st.contiguous_groups(), 8);
+        let expected: Vec<u32> = (0..n as u32).map(|u| u / 6).collect();
+        assert_eq!(st.assign, expected);
+    }
+}
