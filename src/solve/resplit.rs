@@ -112,7 +112,7 @@ pub fn resplit_pass(st: &mut State, contiguity: bool, tried: &mut [bool]) -> usi
 /// once. The areas' LPs are solved in parallel on the plan as the round found it; an area
 /// whose territories an earlier one's repair changed waits for the next round. Returns
 /// re-splits kept.
-pub fn improve_pass(st: &mut State, contiguity: bool, reverse: bool) -> usize {
+pub fn improve_pass(st: &mut State, contiguity: bool, reverse: bool, steps: usize) -> usize {
     if !st.meets_bands() {
         return 0;
     }
@@ -142,7 +142,7 @@ pub fn improve_pass(st: &mut State, contiguity: bool, reverse: bool) -> usize {
         let snapshot = &*st;
         let lps: Vec<Option<AreaLp>> = tiles
             .par_iter()
-            .map(|(_, groups)| solve_area(snapshot, None, groups, IMPROVE_MARGIN))
+            .map(|(_, groups)| solve_area(snapshot, None, groups, IMPROVE_MARGIN, steps))
             .collect();
         let lp_time = started.elapsed();
         // A group's version names its contents (a refused re-split gives the plan back
@@ -262,7 +262,7 @@ fn resplit(st: &mut State, d: usize, contiguity: bool) -> (bool, bool) {
     let started = std::time::Instant::now();
     let mut size = AREA_GROUPS;
     let lp = loop {
-        let Some(lp) = solve_area(st, Some(d), &area(st, d, size), MARGIN) else {
+        let Some(lp) = solve_area(st, Some(d), &area(st, d, size), MARGIN, 2) else {
             return (false, false);
         };
         // Doubling the territories about doubles the units.
@@ -290,7 +290,13 @@ struct AreaLp {
 
 /// The LP re-split of the area `groups`: `d`, the violated group, may take any of its
 /// units (None: each unit stays within two steps); bands are drawn in by `margin`.
-fn solve_area(st: &State, d: Option<usize>, groups: &[usize], margin: f64) -> Option<AreaLp> {
+fn solve_area(
+    st: &State,
+    d: Option<usize>,
+    groups: &[usize],
+    margin: f64,
+    steps: usize,
+) -> Option<AreaLp> {
     let k = st.norm.k;
     let m = st.norm.m;
     // Index of each area group in `groups`, usize::MAX outside the area.
@@ -303,15 +309,18 @@ fn solve_area(st: &State, d: Option<usize>, groups: &[usize], margin: f64) -> Op
         .flat_map(|&g| st.members[g].iter().map(|&u| u as usize))
         .collect();
     units.sort_unstable();
-    // Choices per unit: its own group and the area groups of units within two steps.
+    // Choices per unit: its own group and the area groups of units within `steps` (one
+    // or two) steps.
     let choices: Vec<Vec<usize>> = units
         .iter()
         .map(|&u| {
             let mut cs = vec![st.assign[u] as usize];
             for &v in st.norm.p.adjacency.of(u) {
                 cs.push(st.assign[v as usize] as usize);
-                for &w in st.norm.p.adjacency.of(v as usize) {
-                    cs.push(st.assign[w as usize] as usize);
+                if steps > 1 {
+                    for &w in st.norm.p.adjacency.of(v as usize) {
+                        cs.push(st.assign[w as usize] as usize);
+                    }
                 }
             }
             // The violated group may take any unit of the area.
@@ -691,10 +700,10 @@ mod tests {
         let mut st = State::new(&norm, vec![0, 0, 1, 0, 1, 1], vec![[1.0, 0.0], [4.0, 0.0]]);
         assert!(st.meets_bands());
         let before = st.objective();
-        assert_eq!(super::improve_pass(&mut st, false, false), 1);
+        assert_eq!(super::improve_pass(&mut st, false, false, 2), 1);
         assert_eq!(st.assign, vec![0, 0, 0, 1, 1, 1]);
         assert!(st.meets_bands() && st.objective() < before);
         // Nothing shorter is left: a second pass keeps nothing.
-        assert_eq!(super::improve_pass(&mut st, false, false), 0);
+        assert_eq!(super::improve_pass(&mut st, false, false, 2), 0);
     }
 }
