@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use ndarray::Array2;
+use rustc_hash::FxHashMap;
 use spade::{DelaunayTriangulation, HasPosition, Point2, Triangulation};
 
 use crate::geometry::{Coordinates, weighted_centre};
@@ -111,7 +112,7 @@ pub fn build_units(
                 .collect();
         }
         UnitKind::PostalCode => {
-            let mut by_code: HashMap<&str, usize> = HashMap::new();
+            let mut by_code: FxHashMap<&str, usize> = FxHashMap::default();
             for &i in subset {
                 let i = i as usize;
                 let code = accounts.postal_code[i].as_str();
