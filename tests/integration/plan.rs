@@ -316,3 +316,37 @@ fn a_plan_solved_in_blocks_meets_its_bands_and_stays_close_to_the_whole_solve() 
     }
     assert_eq!(s, summary_without_timings(&outs[1]));
 }
+
+/// A plan of 400 territories, large enough to be searched in two halves side by side
+/// (`src/solve/halves.rs`): the checker's verdict and the bands, and the same files on one
+/// and two threads.
+#[test]
+fn a_plan_searched_in_halves_meets_its_bands_and_is_the_same_on_one_and_two_threads() {
+    let tmp = tempfile::tempdir().unwrap();
+    let scenario = generate(tmp.path(), 16000, 400, 5);
+    // Forty accounts a territory: one account can hold more than a territory's potential,
+    // so accounts and workload are balanced, potential only weighs the distances.
+    let text = std::fs::read_to_string(&scenario).unwrap();
+    let potential = "[[balance]]\nmetric = \"potential\"\ntolerance = 0.05\n\n";
+    assert!(text.contains(potential), "{text}");
+    std::fs::write(&scenario, text.replace(potential, "")).unwrap();
+    let outs: Vec<_> = ["1", "2"]
+        .iter()
+        .map(|t| plan(tmp.path(), &format!("out{t}"), &scenario, &["--threads", t]))
+        .collect();
+    assert_checked_within_bands(&outs[0], 16000, 400);
+    for f in files_under(&outs[0]) {
+        let rel = f.strip_prefix(&outs[0]).unwrap();
+        if rel != std::path::Path::new("summary.json") {
+            let (a, b) = (
+                std::fs::read(&f).unwrap(),
+                std::fs::read(outs[1].join(rel)).unwrap(),
+            );
+            assert!(a == b, "{} differs between 1 and 2 threads", rel.display());
+        }
+    }
+    assert_eq!(
+        summary_without_timings(&outs[0]),
+        summary_without_timings(&outs[1])
+    );
+}
