@@ -6,10 +6,12 @@
 //! Pipeline: seed centres (k-means++) → location–allocation rounds with a regret-ordered
 //! capacitated assignment → Lagrangian dual of the fixed-centre LP (prices, bound) and, on
 //! small problems, the candidate-list LP itself (good_lp) → local search from the priced
-//! start (contiguity repair, band repair, improvement by moves and border exchanges) →
-//! location–allocation cycles on warm-started duals; the LP-rounded, book and greedy starts
-//! only if the cycles miss a band → the dual at the final centres is the reported lower
-//! bound.
+//! start (contiguity repair, band repair, LP re-splits, improvement by moves and border
+//! exchanges; in two halves side by side first on large plans, see [`halves`]) →
+//! location–allocation cycles on warm-started duals, each holding the territories a search
+//! had to re-split (see [`holdout`]); the LP-rounded, book and greedy starts only if the
+//! cycles miss a band → polish by re-splits and moves → the dual at the final centres is
+//! the reported lower bound.
 
 mod bound;
 mod candidates;
