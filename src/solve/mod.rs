@@ -7,9 +7,9 @@
 //! capacitated assignment → Lagrangian dual of the fixed-centre LP (prices, bound) and, on
 //! small problems, the candidate-list LP itself (good_lp) → local search from the priced
 //! start (contiguity repair, band repair, LP re-splits, improvement by moves and border
-//! exchanges; in two halves side by side first on large plans, see [`halves`]) →
+//! exchanges; in two halves side by side first on large plans, see `halves.rs`) →
 //! location–allocation cycles on warm-started duals, each holding the territories a search
-//! had to re-split (see [`holdout`]); the LP-rounded, book and greedy starts only if the
+//! had to re-split (see `holdout.rs`); the LP-rounded, book and greedy starts only if the
 //! cycles miss a band → polish by re-splits and moves → the dual at the final centres is
 //! the reported lower bound.
 
