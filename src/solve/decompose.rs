@@ -11,11 +11,11 @@
 use ndarray::Array2;
 use rayon::prelude::*;
 
+use super::holdout::Holdout;
 use super::{LpMode, NO_HOME, Norm, Options, Problem, Realign, Solution};
 use super::{bound, greedy, local_search, state};
 use crate::error::Error;
 use crate::geometry::Coordinates;
-use crate::units::Adjacency;
 
 /// Share of the summed band width a block keeps: its groups need room to meet their own.
 const BLOCK_BAND: f64 = 0.5;
@@ -281,7 +281,13 @@ fn cluster_groups(norm: &Norm, centres: &[[f64; 2]], blocks: usize, turned: bool
 
 /// Splits `items` into `parts` blocks numbered from `first`: sorted along the wider axis
 /// of their points, cut where the headcounts of the two halves' blocks fall.
-fn bisect(points: &[[f64; 2]], items: &mut [usize], parts: usize, first: usize, out: &mut [usize]) {
+pub(super) fn bisect(
+    points: &[[f64; 2]],
+    items: &mut [usize],
+    parts: usize,
+    first: usize,
+    out: &mut [usize],
+) {
     if parts <= 1 {
         for &i in items.iter() {
             out[i] = first;
@@ -313,64 +319,9 @@ fn solve_block(
     groups: &[usize],
     opt: &Options,
 ) -> Result<Solution, Error> {
-    let p = norm.p;
-    let m = p.targets.ncols();
-    let nu = units.len();
-    let mut local = vec![u32::MAX; p.coords.len()];
-    for (i, &u) in units.iter().enumerate() {
-        local[u as usize] = i as u32;
-    }
-    let coords: Vec<[f64; 2]> = units.iter().map(|&u| p.coords[u as usize]).collect();
-    let weight: Vec<f64> = units.iter().map(|&u| p.weight[u as usize]).collect();
-    let values = Array2::from_shape_fn((nu, m), |(i, j)| p.values[(units[i] as usize, j)]);
-    let mut edges = Vec::new();
-    for (i, &u) in units.iter().enumerate() {
-        for &v in p.adjacency.of(u as usize) {
-            let j = local[v as usize];
-            if j != u32::MAX && (i as u32) < j {
-                edges.push((i as u32, j));
-            }
-        }
-    }
-    let adjacency = Adjacency::from_edges(nu, &edges);
-    let rows =
-        |a: &Array2<f64>| Array2::from_shape_fn((groups.len(), m), |(c, j)| a[(groups[c], j)]);
-    let mut slot = vec![NO_HOME; norm.k];
-    for (c, &g) in groups.iter().enumerate() {
-        slot[g] = c as u32;
-    }
-    let home: Vec<u32>;
-    let move_cost: Vec<f64>;
-    let realign = match &p.realign {
-        None => None,
-        Some(r) => {
-            home = units
-                .iter()
-                .map(|&u| match r.home[u as usize] {
-                    NO_HOME => NO_HOME,
-                    h => slot[h as usize],
-                })
-                .collect();
-            move_cost = units.iter().map(|&u| r.move_cost[u as usize]).collect();
-            Some(Realign {
-                home: &home,
-                move_cost: &move_cost,
-                budgets: Vec::new(),
-            })
-        }
-    };
-    let problem = Problem {
-        coordinates: p.coordinates,
-        coords: &coords,
-        weight: &weight,
-        values: &values,
-        targets: rows(&p.targets),
-        lo: rows(&p.lo),
-        hi: rows(&p.hi),
-        adjacency: &adjacency,
-        realign,
-    };
-    super::partition(&problem, opt)
+    // No disruption budget here: `blocks_for` keeps a plan with one whole.
+    let block = Holdout::of(norm, units.to_vec(), groups.to_vec(), Vec::new());
+    super::partition(&block.problem(norm.p), opt)
 }
 
 /// Every block's own partition, solved in parallel and returned in block order; `round`

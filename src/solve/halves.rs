@@ -30,8 +30,8 @@ pub fn run(st: &mut State, contiguity: bool) -> Vec<bool> {
     let second: Vec<bool> = first.iter().map(|&f| !f).collect();
     // Each half's Holdout holds the other half.
     let (a, b) = rayon::join(
-        || search_half(norm, st, &second, contiguity),
-        || search_half(norm, st, &first, contiguity),
+        || search_half(st, &second, contiguity),
+        || search_half(st, &first, contiguity),
     );
     let mut assign = st.assign.clone();
     let mut centres = st.centres.clone();
@@ -56,7 +56,8 @@ struct Half {
 }
 
 /// The search of the groups not in `held` (None where there is no such half).
-fn search_half(norm: &Norm, st: &State, held: &[bool], contiguity: bool) -> Option<Half> {
+fn search_half(st: &State, held: &[bool], contiguity: bool) -> Option<Half> {
+    let norm = st.norm;
     let holdout = Holdout::new(norm, &st.assign, held)?;
     let problem = holdout.problem(norm.p);
     let sub = Norm::new(&problem);
@@ -78,28 +79,18 @@ fn search_half(norm: &Norm, st: &State, held: &[bool], contiguity: bool) -> Opti
 }
 
 /// The groups whose centres lie below the median along the centres' wider side (ties by
-/// group index): half of them, rounded down.
+/// group index): half of them, rounded down — the first of two blocks of
+/// [`decompose::bisect`](super::decompose::bisect).
 fn first_half(norm: &Norm, centres: &[[f64; 2]]) -> Vec<bool> {
-    let extent = |i: usize| {
-        let (lo, hi) = centres
-            .iter()
-            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), c| {
-                (lo.min(c[i]), hi.max(c[i]))
-            });
-        hi - lo
-    };
-    let axis = usize::from(extent(1) > extent(0));
-    let mut order: Vec<usize> = (0..norm.k).collect();
-    order.sort_by(|&a, &b| {
-        centres[a][axis]
-            .total_cmp(&centres[b][axis])
-            .then(a.cmp(&b))
-    });
-    let mut first = vec![false; norm.k];
-    for &g in &order[..norm.k / 2] {
-        first[g] = true;
-    }
-    first
+    let mut block = vec![0; norm.k];
+    super::decompose::bisect(
+        centres,
+        &mut (0..norm.k).collect::<Vec<_>>(),
+        2,
+        0,
+        &mut block,
+    );
+    block.iter().map(|&b| b == 0).collect()
 }
 
 #[cfg(test)]

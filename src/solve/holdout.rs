@@ -17,8 +17,9 @@ use ndarray::Array2;
 use super::{Budget, NO_HOME, Norm, Problem, Realign};
 use crate::units::Adjacency;
 
-/// The problem without the held territories and their units, with the maps between its
-/// units and groups and the whole plan's.
+/// The problem without the held territories and their units (or, for [`Holdout::of`], of
+/// any units among any groups), with the maps between its units and groups and the whole
+/// plan's.
 pub(super) struct Holdout {
     /// The whole plan's index of each free unit and each free group.
     units: Vec<u32>,
@@ -44,19 +45,49 @@ impl Holdout {
     /// nothing is held or the held units alone exceed a disruption budget.
     pub fn new(norm: &Norm, assign: &[u32], hard: &[bool]) -> Option<Holdout> {
         let p = norm.p;
-        let (k, m) = p.targets.dim();
         if !hard.iter().any(|&h| h) || hard.iter().all(|&h| h) {
             return None;
         }
-        let groups: Vec<usize> = (0..k).filter(|&g| !hard[g]).collect();
+        let groups: Vec<usize> = (0..norm.k).filter(|&g| !hard[g]).collect();
+        let units: Vec<u32> = (0..assign.len() as u32)
+            .filter(|&u| !hard[assign[u as usize] as usize])
+            .collect();
+        let mut limits = Vec::new();
+        if let Some(r) = &p.realign {
+            // A free unit at home in a held group moves whatever the search does; a held
+            // unit away from home has moved already: both are spent budget.
+            let away = |u: usize| r.home[u] != NO_HOME && r.home[u] != assign[u];
+            for b in &r.budgets {
+                let spent: f64 = (0..assign.len())
+                    .filter(|&u| {
+                        let held = hard[assign[u] as usize];
+                        (held && away(u))
+                            || (!held && r.home[u] != NO_HOME && hard[r.home[u] as usize])
+                    })
+                    .map(|u| b.amount[u])
+                    .sum();
+                if spent > b.limit {
+                    return None;
+                }
+                limits.push(b.limit - spent);
+            }
+        }
+        Some(Holdout::of(norm, units, groups, limits))
+    }
+
+    /// The problem of `units` among `groups` (both ascending, in the whole plan's
+    /// numbering): the adjacency among those units, homes outside `groups` dropped (such
+    /// units move whichever group they join), and per disruption budget of the whole, its
+    /// limit in `limits` (none: no budgets).
+    pub fn of(norm: &Norm, units: Vec<u32>, groups: Vec<usize>, limits: Vec<f64>) -> Holdout {
+        let p = norm.p;
+        let (k, m) = p.targets.dim();
+        let n = p.coords.len();
         let mut slot = vec![NO_HOME; k];
         for (c, &g) in groups.iter().enumerate() {
             slot[g] = c as u32;
         }
-        let units: Vec<u32> = (0..assign.len() as u32)
-            .filter(|&u| !hard[assign[u as usize] as usize])
-            .collect();
-        let mut local = vec![u32::MAX; assign.len()];
+        let mut local = vec![u32::MAX; n];
         for (i, &u) in units.iter().enumerate() {
             local[u as usize] = i as u32;
         }
@@ -79,27 +110,8 @@ impl Holdout {
                 if whole > 0.0 { free / whole } else { 1.0 }
             })
             .collect();
-        let (mut home, mut move_cost) = (Vec::new(), Vec::new());
-        let (mut budget_amount, mut budget_limit) = (Vec::new(), Vec::new());
+        let (mut home, mut move_cost, mut budget_amount) = (Vec::new(), Vec::new(), Vec::new());
         if let Some(r) = &p.realign {
-            // A free unit at home in a held group moves whatever the search does; a held
-            // unit away from home has moved already: both are spent budget.
-            let away = |u: usize| r.home[u] != NO_HOME && r.home[u] != assign[u];
-            for b in &r.budgets {
-                let spent: f64 = (0..assign.len())
-                    .filter(|&u| {
-                        let held = hard[assign[u] as usize];
-                        (held && away(u))
-                            || (!held && r.home[u] != NO_HOME && hard[r.home[u] as usize])
-                    })
-                    .map(|u| b.amount[u])
-                    .sum();
-                if spent > b.limit {
-                    return None;
-                }
-                budget_limit.push(b.limit - spent);
-                budget_amount.push(units.iter().map(|&u| b.amount[u as usize]).collect());
-            }
             home = units
                 .iter()
                 .map(|&u| match r.home[u as usize] {
@@ -108,8 +120,14 @@ impl Holdout {
                 })
                 .collect();
             move_cost = units.iter().map(|&u| r.move_cost[u as usize]).collect();
+            budget_amount = r
+                .budgets
+                .iter()
+                .take(limits.len())
+                .map(|b| units.iter().map(|&u| b.amount[u as usize]).collect())
+                .collect();
         }
-        Some(Holdout {
+        Holdout {
             coords: units.iter().map(|&u| p.coords[u as usize]).collect(),
             weight: units.iter().map(|&u| p.weight[u as usize]).collect(),
             values: Array2::from_shape_fn((units.len(), m), |(i, j)| {
@@ -124,9 +142,9 @@ impl Holdout {
             home,
             move_cost,
             budget_amount,
-            budget_limit,
+            budget_limit: limits,
             scale,
-        })
+        }
     }
 
     /// The free part as a problem of its own (a realignment where the whole is one).

@@ -725,26 +725,9 @@ fn run_cycle<'a>(
     if let Some(h) = holdout::Holdout::new(norm, &st.assign, &held) {
         let free = h.problem(norm.p);
         let sub = Norm::new(&free);
-        let centres = h.centres_in(&st.centres);
-        let upper = state::State::new(&sub, h.assign_in(&st.assign), centres.clone());
-        let dual = bound::lagrangian(
-            &sub,
-            &centres,
-            upper.objective(),
-            upper.meets_bands(),
-            opt.bound_iterations / 4,
-            Some(&h.prices_in(prices)),
-            false,
-        );
-        h.prices_out(&dual.prices, prices);
-        let cand = dual.nearest(opt.candidates);
-        let priced = greedy::assign(&sub, &greedy::priced(&sub, &cand, &dual.prices));
-        let (next, tried) = best_of(
-            &sub,
-            vec![priced, dual.assignment],
-            &centres,
-            opt.contiguity,
-        )?;
+        let upper = state::State::new(&sub, h.assign_in(&st.assign), h.centres_in(&st.centres));
+        let (next, tried, free_prices) = priced_search(&sub, opt, &upper, &h.prices_in(prices))?;
+        h.prices_out(&free_prices, prices);
         h.hard_out(&tried, hard);
         debug(&format!(
             "  held {} hard groups; free part meets its bands: {}",
@@ -761,28 +744,41 @@ fn run_cycle<'a>(
             ));
         }
     }
+    let (next, tried, whole_prices) = priced_search(norm, opt, st, prices)?;
+    *prices = whole_prices;
+    for (h, t) in hard.iter_mut().zip(tried) {
+        *h |= t;
+    }
+    Ok(next)
+}
+
+/// The dual at `upper`'s centres (aiming at its objective), warm-started on `warm`, and
+/// the search from its priced start and its own assignment. Returns the plan, the groups
+/// the search had to re-split and the dual's prices.
+fn priced_search<'a>(
+    norm: &'a Norm<'a>,
+    opt: &Options,
+    upper: &state::State,
+    warm: &Array2<f64>,
+) -> Result<(state::State<'a>, Vec<bool>, Array2<f64>), Error> {
     let dual = bound::lagrangian(
         norm,
-        &st.centres,
-        st.objective(),
-        st.meets_bands(),
+        &upper.centres,
+        upper.objective(),
+        upper.meets_bands(),
         opt.bound_iterations / 4,
-        Some(prices),
+        Some(warm),
         false,
     );
-    *prices = dual.prices.clone();
     let cand = dual.nearest(opt.candidates);
     let priced = greedy::assign(norm, &greedy::priced(norm, &cand, &dual.prices));
     let (next, tried) = best_of(
         norm,
         vec![priced, dual.assignment],
-        &st.centres,
+        &upper.centres,
         opt.contiguity,
     )?;
-    for (h, t) in hard.iter_mut().zip(tried) {
-        *h |= t;
-    }
-    Ok(next)
+    Ok((next, tried, dual.prices))
 }
 
 /// The most violated groups with their size and loads, for the debug trace.
