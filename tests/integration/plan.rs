@@ -40,6 +40,24 @@ fn assert_checked_within_bands(out: &std::path::Path, accounts: usize, territori
     assert!(0.0 < mean && mean <= worst && worst <= max, "{c}");
 }
 
+/// Every file of the plans in `one` and `two` the same, summary.json but for its timings;
+/// returns how many files there are.
+fn assert_same_plans(one: &std::path::Path, two: &std::path::Path) -> usize {
+    let files = files_under(one);
+    for f in &files {
+        let rel = f.strip_prefix(one).unwrap();
+        if rel != std::path::Path::new("summary.json") {
+            let (a, b) = (
+                std::fs::read(f).unwrap(),
+                std::fs::read(two.join(rel)).unwrap(),
+            );
+            assert!(a == b, "{} differs between 1 and 2 threads", rel.display());
+        }
+    }
+    assert_eq!(summary_without_timings(one), summary_without_timings(two));
+    files.len()
+}
+
 #[test]
 fn bundled_sample_plans_inside_every_band() {
     let tmp = tempfile::tempdir().unwrap();
@@ -150,21 +168,8 @@ fn same_seed_gives_identical_files_on_one_and_two_threads() {
         .iter()
         .map(|t| plan(tmp.path(), &format!("out{t}"), &scenario, &["--threads", t]))
         .collect();
-    let files = files_under(&outs[0]);
-    assert!(files.len() > 20, "the whole bundle: {}", files.len());
-    for f in files {
-        let rel = f.strip_prefix(&outs[0]).unwrap();
-        if rel == std::path::Path::new("summary.json") {
-            continue;
-        }
-        let a = std::fs::read(&f).unwrap();
-        let b = std::fs::read(outs[1].join(rel)).unwrap();
-        assert!(a == b, "{} differs between 1 and 2 threads", rel.display());
-    }
-    assert_eq!(
-        summary_without_timings(&outs[0]),
-        summary_without_timings(&outs[1])
-    );
+    let files = assert_same_plans(&outs[0], &outs[1]);
+    assert!(files > 20, "the whole bundle: {files}");
 }
 
 #[test]
@@ -304,17 +309,7 @@ fn a_plan_solved_in_blocks_meets_its_bands_and_stays_close_to_the_whole_solve() 
         "blocks {} vs whole {whole_objective}",
         objective(&s)
     );
-    for f in files_under(&outs[0]) {
-        let rel = f.strip_prefix(&outs[0]).unwrap();
-        if rel != std::path::Path::new("summary.json") {
-            let (a, b) = (
-                std::fs::read(&f).unwrap(),
-                std::fs::read(outs[1].join(rel)).unwrap(),
-            );
-            assert!(a == b, "{} differs between 1 and 2 threads", rel.display());
-        }
-    }
-    assert_eq!(s, summary_without_timings(&outs[1]));
+    assert_same_plans(&outs[0], &outs[1]);
 }
 
 /// A plan of 400 territories, large enough to be searched in two halves side by side
@@ -335,18 +330,5 @@ fn a_plan_searched_in_halves_meets_its_bands_and_is_the_same_on_one_and_two_thre
         .map(|t| plan(tmp.path(), &format!("out{t}"), &scenario, &["--threads", t]))
         .collect();
     assert_checked_within_bands(&outs[0], 16000, 400);
-    for f in files_under(&outs[0]) {
-        let rel = f.strip_prefix(&outs[0]).unwrap();
-        if rel != std::path::Path::new("summary.json") {
-            let (a, b) = (
-                std::fs::read(&f).unwrap(),
-                std::fs::read(outs[1].join(rel)).unwrap(),
-            );
-            assert!(a == b, "{} differs between 1 and 2 threads", rel.display());
-        }
-    }
-    assert_eq!(
-        summary_without_timings(&outs[0]),
-        summary_without_timings(&outs[1])
-    );
+    assert_same_plans(&outs[0], &outs[1]);
 }
