@@ -15,22 +15,52 @@ use super::state::{BAND_EPS as EPS, Scope, State};
 pub const NEAR: (usize, usize) = (8, 48);
 pub const FAR: (usize, usize) = (24, 64);
 
-/// Territories adjacent through their units, each list ascending.
-fn group_graph(st: &State) -> Vec<Vec<usize>> {
-    let mut adj: Vec<Vec<usize>> = vec![Vec::new(); st.norm.k];
-    for (u, &g) in st.assign.iter().enumerate() {
-        for &v in st.norm.p.adjacency.of(u) {
-            let h = st.assign[v as usize];
-            if h != g {
-                adj[g as usize].push(h as usize);
+/// The territory graph (territories adjacent through their units, each list ascending)
+/// as the last round of one repair saw it, with the versions it was built at.
+#[derive(Default)]
+struct Graph {
+    adj: Vec<Vec<usize>>,
+    at: Vec<u64>,
+}
+
+impl Graph {
+    /// Brought up to date with `st`. A territory's list changes only where its own units
+    /// or those of a territory then adjacent to it changed, so only those lists are
+    /// built again (at 250k, building the whole graph every round took 1.9 s of 14).
+    fn update(&mut self, st: &State) {
+        let k = st.norm.k;
+        let todo: Vec<usize> = if self.adj.len() != k {
+            self.adj = vec![Vec::new(); k];
+            (0..k).collect()
+        } else {
+            let mut stale = vec![false; k];
+            for g in (0..k).filter(|&g| st.version(g) != self.at[g]) {
+                stale[g] = true;
+                for &h in &self.adj[g] {
+                    stale[h] = true;
+                }
             }
+            (0..k).filter(|&g| stale[g]).collect()
+        };
+        let rows: Vec<Vec<usize>> = todo.par_iter().map(|&g| neighbours(st, g)).collect();
+        for (g, row) in todo.into_iter().zip(rows) {
+            self.adj[g] = row;
         }
+        self.at = (0..k).map(|g| st.version(g)).collect();
     }
-    for a in &mut adj {
-        a.sort_unstable();
-        a.dedup();
-    }
-    adj
+}
+
+/// The territories adjacent to `g` through its units, ascending.
+fn neighbours(st: &State, g: usize) -> Vec<usize> {
+    let mut row: Vec<usize> = st.members[g]
+        .iter()
+        .flat_map(|&u| st.norm.p.adjacency.of(u as usize))
+        .map(|&v| st.assign[v as usize] as usize)
+        .filter(|&h| h != g)
+        .collect();
+    row.sort_unstable();
+    row.dedup();
+    row
 }
 
 /// Below its bands more than above them: the territory needs units.
@@ -110,8 +140,10 @@ pub fn chain_pass(
     if violated.is_empty() {
         return 0;
     }
-    // Computed once per round: a stale edge only means `pick` finds no border unit.
-    let adj = group_graph(st);
+    // Brought up to date once per round: a stale edge only means `pick` finds no border
+    // unit.
+    memo.graph.update(st);
+    let adj = std::mem::take(&mut memo.graph.adj);
     // A disruption budget is read by every search, so with one the searches wait their
     // turn and nothing is kept.
     let independent = st.moved.is_empty();
@@ -170,6 +202,7 @@ pub fn chain_pass(
             applied += 1;
         }
     }
+    memo.graph.adj = adj;
     applied
 }
 
@@ -178,6 +211,7 @@ pub fn chain_pass(
 pub struct Memo {
     round: u64,
     found: Vec<Option<Kept>>,
+    graph: Graph,
 }
 
 /// A search's result with the versions of the territories it read and of their
