@@ -156,9 +156,13 @@ fn csv_error(path: &Path, e: csv::Error) -> InputError {
 }
 
 pub fn parse_bool(text: &str) -> Option<bool> {
-    match text.trim().to_ascii_lowercase().as_str() {
-        "" | "false" | "0" | "no" | "n" | "f" => Some(false),
-        "true" | "1" | "yes" | "y" | "t" => Some(true),
-        _ => None,
+    let t = text.trim();
+    let is = |words: &[&str]| words.iter().any(|w| t.eq_ignore_ascii_case(w));
+    if is(&["", "false", "0", "no", "n", "f"]) {
+        Some(false)
+    } else if is(&["true", "1", "yes", "y", "t"]) {
+        Some(true)
+    } else {
+        None
     }
 }
