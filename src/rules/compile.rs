@@ -46,14 +46,21 @@ pub fn code_list(universe: &Universe, accounts: &Accounts) -> (Vec<String>, Vec<
         code_pos.insert(c.trim().to_string(), *p);
     }
     let mut extra: BTreeMap<String, ([f64; 2], f64)> = BTreeMap::new();
-    for i in 0..accounts.len() {
+    // Accounts whose code is outside the universe (few, if any), found in parallel and
+    // summed in account order.
+    let outside: Vec<usize> = (0..accounts.len())
+        .into_par_iter()
+        .filter(|&i| {
+            let c = accounts.postal_code[i].trim();
+            !c.is_empty() && !code_pos.contains_key(c)
+        })
+        .collect();
+    for i in outside {
         let c = accounts.postal_code[i].trim();
-        if !c.is_empty() && !code_pos.contains_key(c) {
-            let e = extra.entry(c.to_string()).or_insert(([0.0, 0.0], 0.0));
-            e.0[0] += accounts.pos[i][0];
-            e.0[1] += accounts.pos[i][1];
-            e.1 += 1.0;
-        }
+        let e = extra.entry(c.to_string()).or_insert(([0.0, 0.0], 0.0));
+        e.0[0] += accounts.pos[i][0];
+        e.0[1] += accounts.pos[i][1];
+        e.1 += 1.0;
     }
     for (c, (p, n)) in extra {
         code_pos.insert(c, [p[0] / n, p[1] / n]);
