@@ -209,19 +209,21 @@ impl<'a> Evaluator<'a> {
             .enumerate()
             .map(|(i, n)| (n.id.clone(), i))
             .collect();
-        let mut rules = Vec::new();
+        // Fields are numbered in the order rules first name them; the matchers (a value
+        // set per item, hundreds of thousands of postal prefixes at 1M accounts) are
+        // built in parallel, in rule order.
         let mut fields: Vec<String> = Vec::new();
-        let mut field_index = |f: &str| match fields.iter().position(|x| x == f) {
-            Some(i) => i,
-            None => {
-                fields.push(f.to_string());
-                fields.len() - 1
+        let all: Vec<&super::Rule> = set.nodes.iter().flat_map(|n| &n.rules).collect();
+        for r in &all {
+            for i in &r.items {
+                if !fields.contains(&i.field) {
+                    fields.push(i.field.clone());
+                }
             }
-        };
-        let mut own: Vec<Vec<(usize, bool)>> = Vec::with_capacity(set.nodes.len());
-        for n in &set.nodes {
-            let mut mine = Vec::new();
-            for r in &n.rules {
+        }
+        let compiled: Vec<Result<CompiledRule, String>> = all
+            .par_iter()
+            .map(|r| {
                 let filter = match &r.boolean_filter {
                     Some(f) => Some(
                         parse_filter(f, r.items.len())
@@ -229,17 +231,32 @@ impl<'a> Evaluator<'a> {
                     ),
                     None => None,
                 };
-                rules.push(CompiledRule {
+                Ok(CompiledRule {
                     items: r
                         .items
                         .iter()
-                        .map(|i| (field_index(&i.field), Matcher::new(i)))
+                        .map(|i| {
+                            let f = fields.iter().position(|x| *x == i.field).unwrap_or(0);
+                            (f, Matcher::new(i))
+                        })
                         .collect(),
                     filter,
-                });
-                mine.push((rules.len() - 1, r.inherited));
-            }
-            own.push(mine);
+                })
+            })
+            .collect();
+        let rules = compiled.into_iter().collect::<Result<Vec<_>, String>>()?;
+        let mut own: Vec<Vec<(usize, bool)>> = Vec::with_capacity(set.nodes.len());
+        let mut next = 0;
+        for n in &set.nodes {
+            own.push(
+                n.rules
+                    .iter()
+                    .map(|r| {
+                        next += 1;
+                        (next - 1, r.inherited)
+                    })
+                    .collect(),
+            );
         }
         let mut parent = Vec::with_capacity(set.nodes.len());
         for n in &set.nodes {
