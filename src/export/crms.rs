@@ -147,9 +147,15 @@ pub fn dynamics(b: &mut Bundle, plan: &Plan, accounts: &Accounts, set: &RuleSet)
         "dynamics365/territories.json".into(),
         serde_json::to_vec_pretty(&territories).map_err(io::Error::other)?,
     );
+    // One GUID (a SHA-1) per territory, not per account.
+    let guids: Vec<String> = plan.territories.iter().map(|t| guid(set, &t.id)).collect();
     let rows = (0..accounts.len()).map(|i| {
-        let t = &plan.territories[plan.account_territory[i] as usize];
-        vec![accounts.id[i].clone(), guid(set, &t.id), t.id.clone()]
+        let t = plan.account_territory[i] as usize;
+        vec![
+            accounts.id[i].clone(),
+            guids[t].clone(),
+            plan.territories[t].id.clone(),
+        ]
     });
     b.add(
         "dynamics365/account-territory.csv".into(),
