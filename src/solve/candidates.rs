@@ -9,6 +9,10 @@ use rstar::primitives::GeomWithData;
 use super::Norm;
 use crate::geometry::Site;
 
+/// Up to this many centres, a unit's nearest are found by scanning them all: cheaper than
+/// the R-tree's heap walk.
+const SCAN_MAX_CENTRES: usize = 512;
+
 /// `cand[u]` = up to L (group, cost) pairs, nearest first (ties by group index).
 pub type Candidates = Vec<Vec<(u32, f64)>>;
 
@@ -44,8 +48,8 @@ impl CentreIndex {
         let l = l.min(self.sites.len());
         (0..norm.p.coords.len())
             .into_par_iter()
-            .map(|u| {
-                self.best(norm, u, l)
+            .map_init(<(Vec<f64>, Vec<f64>)>::default, |scratch, u| {
+                self.best(norm, u, l, scratch)
                     .into_iter()
                     .map(|(key, g)| (g, cost_of_key(norm, u, g, key)))
                     .collect()
@@ -57,7 +61,13 @@ impl CentreIndex {
     /// keys. Leaving home costs every other group the same, so the `l + 1` nearest by
     /// distance plus the home group hold the answer; centres tied with the last one taken
     /// are included so that ties fall to the lower group index as in a full scan.
-    pub fn best(&self, norm: &Norm, u: usize, l: usize) -> Vec<(f64, u32)> {
+    fn best(
+        &self,
+        norm: &Norm,
+        u: usize,
+        l: usize,
+        (scratch, sorted): &mut (Vec<f64>, Vec<f64>),
+    ) -> Vec<(f64, u32)> {
         let p = norm.p;
         let here = norm.sites[u];
         let w = p.weight[u];
@@ -71,14 +81,36 @@ impl CentreIndex {
         };
         let want = (l + 1).min(self.sites.len());
         let mut found: Vec<u32> = Vec::with_capacity(want + 2);
-        let mut last = f64::NAN;
-        for item in self.tree.nearest_neighbor_iter(here.v) {
-            let d2 = here.chord2(&Site { v: *item.geom() });
-            if found.len() >= want && d2 > last {
-                break;
+        if self.sites.len() <= SCAN_MAX_CENTRES {
+            // Every centre within the want-th smallest distance: the set the tree walk
+            // below finds (its order is by the same squared chord), in a few microseconds
+            // instead of a heap walk per unit (100k: 11% of the run's CPU).
+            scratch.clear();
+            scratch.extend(self.sites.iter().map(|s| here.chord2(s)));
+            let last = if want < scratch.len() {
+                sorted.clear();
+                sorted.extend_from_slice(scratch);
+                *sorted.select_nth_unstable_by(want - 1, f64::total_cmp).1
+            } else {
+                f64::INFINITY
+            };
+            found.extend(
+                scratch
+                    .iter()
+                    .enumerate()
+                    .filter(|&(_, &d2)| d2 <= last)
+                    .map(|(g, _)| g as u32),
+            );
+        } else {
+            let mut last = f64::NAN;
+            for item in self.tree.nearest_neighbor_iter(here.v) {
+                let d2 = here.chord2(&Site { v: *item.geom() });
+                if found.len() >= want && d2 > last {
+                    break;
+                }
+                found.push(item.data);
+                last = d2;
             }
-            found.push(item.data);
-            last = d2;
         }
         if let Some(&h) = norm.home.get(u)
             && h != super::NO_HOME
