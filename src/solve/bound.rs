@@ -31,6 +31,8 @@ pub struct Dual {
     pub prices: Array2<f64>,
     pub assignment: Vec<u32>,
     pub violation: f64,
+    /// The step size the steps ended at: where a dual resumes from these prices.
+    pub theta: f64,
 }
 
 impl Dual {
@@ -50,13 +52,15 @@ const NEAR: usize = 24;
 /// Lowest-priced groups per metric priced for every unit.
 const CHEAP: usize = 8;
 
+/// `iters` subgradient steps from `warm` (prices and the step size to go on with; zero
+/// prices and a full step without), towards the incumbent's objective `upper`.
 pub fn lagrangian(
     norm: &Norm,
     centres: &[[f64; 2]],
     upper: f64,
     upper_is_feasible: bool,
     iters: usize,
-    warm: Option<&Array2<f64>>,
+    warm: Option<(&Array2<f64>, f64)>,
     exact: bool,
 ) -> Dual {
     let (k, m) = (norm.k, norm.m);
@@ -91,7 +95,8 @@ pub fn lagrangian(
     let rows = Lanes::of(&norm.vn);
     let mut plus = Array2::<f64>::zeros((k, m));
     let mut minus = Array2::<f64>::zeros((k, m));
-    if let Some(p) = warm {
+    let mut theta = warm.map_or(1.0, |w| w.1);
+    if let Some((p, _)) = warm {
         plus.zip_mut_with(p, |a, b| *a = b.max(0.0));
         minus.zip_mut_with(p, |a, b| *a = (-b).max(0.0));
     }
@@ -101,7 +106,6 @@ pub fn lagrangian(
     let mut best = f64::NEG_INFINITY;
     let mut best_prices = &plus - &minus;
     let mut best_assign: (f64, Vec<u32>) = (f64::INFINITY, Vec::new());
-    let mut theta = 1.0;
     let mut since_improved = 0;
     let mut iters_run = 0;
     let mut target = upper;
@@ -235,6 +239,7 @@ pub fn lagrangian(
         prices: best_prices,
         assignment: best_assign.1,
         violation: best_assign.0,
+        theta,
     }
 }
 

@@ -246,7 +246,8 @@ mod tests {
         let upper = plan.objective();
 
         let prices = super::band_prices(&norm, &centres).unwrap();
-        let at_lp = bound::lagrangian(&norm, &centres, upper, true, 0, Some(&prices), true).bound;
+        let at_lp =
+            bound::lagrangian(&norm, &centres, upper, true, 0, Some((&prices, 1.0)), true).bound;
         let cold = bound::lagrangian(&norm, &centres, upper, true, 400, None, true).bound;
         let unpriced = bound::lagrangian(&norm, &centres, upper, true, 0, None, true).bound;
         // Interior-point duals are optimal to about 1e-8.
