@@ -48,7 +48,7 @@ impl CentreIndex {
         let l = l.min(self.sites.len());
         (0..norm.p.coords.len())
             .into_par_iter()
-            .map_init(<(Vec<f64>, Vec<f64>)>::default, |scratch, u| {
+            .map_init(<(Vec<u64>, Vec<u64>)>::default, |scratch, u| {
                 self.best(norm, u, l, scratch)
                     .into_iter()
                     .map(|(key, g)| (g, cost_of_key(norm, u, g, key)))
@@ -66,7 +66,7 @@ impl CentreIndex {
         norm: &Norm,
         u: usize,
         l: usize,
-        (scratch, sorted): &mut (Vec<f64>, Vec<f64>),
+        (scratch, sorted): &mut (Vec<u64>, Vec<u64>),
     ) -> Vec<(f64, u32)> {
         let p = norm.p;
         let here = norm.sites[u];
@@ -80,46 +80,48 @@ impl CentreIndex {
             }
         };
         let want = (l + 1).min(self.sites.len());
-        let mut found: Vec<u32> = Vec::with_capacity(want + 2);
+        let mut all: Vec<(f64, u32)> = Vec::with_capacity(want + 2);
         if self.sites.len() <= SCAN_MAX_CENTRES {
             // Every centre within the want-th smallest distance: the set the tree walk
             // below finds (its order is by the same squared chord), in a few microseconds
             // instead of a heap walk per unit (100k: 11% of the run's CPU).
+            // A squared chord is a sum of squares, never negative or NaN: its bits order
+            // as its value does, and integers select faster than `total_cmp` does.
             scratch.clear();
-            scratch.extend(self.sites.iter().map(|s| here.chord2(s)));
+            scratch.extend(self.sites.iter().map(|s| here.chord2(s).to_bits()));
             let last = if want < scratch.len() {
                 sorted.clear();
                 sorted.extend_from_slice(scratch);
-                *sorted.select_nth_unstable_by(want - 1, f64::total_cmp).1
+                *sorted.select_nth_unstable(want - 1).1
             } else {
-                f64::INFINITY
+                u64::MAX
             };
-            found.extend(
+            all.extend(
                 scratch
                     .iter()
                     .enumerate()
                     .filter(|&(_, &d2)| d2 <= last)
-                    .map(|(g, _)| g as u32),
+                    .map(|(g, _)| (key(g as u32), g as u32)),
             );
         } else {
             let mut last = f64::NAN;
             for item in self.tree.nearest_neighbor_iter(here.v) {
                 let d2 = here.chord2(&Site { v: *item.geom() });
-                if found.len() >= want && d2 > last {
+                if all.len() >= want && d2 > last {
                     break;
                 }
-                found.push(item.data);
+                all.push((key(item.data), item.data));
                 last = d2;
             }
         }
         if let Some(&h) = norm.home.get(u)
             && h != super::NO_HOME
-            && !found.contains(&h)
+            && !all.iter().any(|&(_, g)| g == h)
         {
-            found.push(h);
+            all.push((key(h), h));
         }
-        let mut all: Vec<(f64, u32)> = found.into_iter().map(|g| (key(g), g)).collect();
-        all.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        // Groups are distinct: the order is total, a stable sort would give the same.
+        all.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
         all.truncate(l);
         all
     }
