@@ -540,14 +540,10 @@ fn solve_once(norm: &Norm, opt: &Options, seed: u64) -> Result<Solution, Error> 
         .then(|| lp::band_prices(norm, &st.centres).ok())
         .flatten();
     // The last cycle's prices, zero prices, the LP's.
-    let starts: Vec<Option<(&Array2<f64>, f64)>> = [
-        Some(Some((&prices, 1.0))),
-        Some(None),
-        lp_prices.as_ref().map(|p| Some((p, 1.0))),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
+    let mut starts: Vec<Option<(&Array2<f64>, f64)>> = vec![Some((&prices, 1.0)), None];
+    if let Some(p) = &lp_prices {
+        starts.push(Some((p, 1.0)));
+    }
     let meets = st.meets_bands();
     let trial = (opt.bound_iterations / 8).max(1);
     let trials: Vec<bound::Dual> = starts

@@ -77,15 +77,16 @@ pub fn resplit_pass(st: &mut State, contiguity: bool, tried: &mut [bool]) -> usi
                 if st.group_violation(d) <= EPS {
                     break;
                 }
+                // A first LP solved ahead on a plan that has changed since is solved again,
+                // with the next ones, on the plan as it is.
                 let first = if attempt == 0 {
-                    if !ahead.iter().any(|a| a.d == d) {
+                    if !ahead.iter().any(|a| a.d == d && a.holds(st)) {
                         ahead = Ahead::solve(st, &violated[i..]);
                     }
                     ahead
                         .iter()
                         .position(|a| a.d == d)
-                        .map(|at| ahead.swap_remove(at))
-                        .filter(|a| a.holds(st))
+                        .map(|at| ahead.swap_remove(at).lp)
                 } else {
                     None
                 };
@@ -269,12 +270,17 @@ type Split = (f64, usize, Vec<(f64, usize)>);
 
 /// One re-split of the area around `d`. Returns whether it was kept, and whether its area
 /// was the whole plan with an LP short of the bands.
-fn resplit(st: &mut State, d: usize, contiguity: bool, first: Option<Ahead>) -> (bool, bool) {
+/// `first`, where given, is the first LP (of `AREA_GROUPS` territories), solved ahead.
+fn resplit(
+    st: &mut State,
+    d: usize,
+    contiguity: bool,
+    mut first: Option<Option<AreaLp>>,
+) -> (bool, bool) {
     // Where the LP cannot meet the area's bands, the area grows: the richer units must go
     // farther than the first ring of territories can take them.
     let started = std::time::Instant::now();
     let mut size = AREA_GROUPS;
-    let mut first = first.map(|a| a.lp);
     let lp = loop {
         let solved = match first.take() {
             Some(lp) => lp,
