@@ -48,13 +48,18 @@ pub fn code_list(universe: &Universe, accounts: &Accounts) -> (Vec<String>, Vec<
     let mut extra: BTreeMap<String, ([f64; 2], f64)> = BTreeMap::new();
     // Accounts whose code is outside the universe (few, if any), found in parallel and
     // summed in account order.
-    let outside: Vec<usize> = (0..accounts.len())
-        .into_par_iter()
-        .filter(|&i| {
-            let c = accounts.postal_code[i].trim();
-            !c.is_empty() && !code_pos.contains_key(c)
-        })
-        .collect();
+    // Looked up in a hash set: a million accounts against a tree of 31k codes took
+    // 180 ms, and the list is made for the compile, its replay and the re-check.
+    let outside: Vec<usize> = {
+        let known: rustc_hash::FxHashSet<&str> = code_pos.keys().map(String::as_str).collect();
+        (0..accounts.len())
+            .into_par_iter()
+            .filter(|&i| {
+                let c = accounts.postal_code[i].trim();
+                !c.is_empty() && !known.contains(c)
+            })
+            .collect()
+    };
     for i in outside {
         let c = accounts.postal_code[i].trim();
         let e = extra.entry(c.to_string()).or_insert(([0.0, 0.0], 0.0));
