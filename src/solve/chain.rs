@@ -42,25 +42,12 @@ impl Graph {
             }
             (0..k).filter(|&g| stale[g]).collect()
         };
-        let rows: Vec<Vec<usize>> = todo.par_iter().map(|&g| neighbours(st, g)).collect();
+        let rows: Vec<Vec<usize>> = todo.par_iter().map(|&g| st.adjacent_groups(g)).collect();
         for (g, row) in todo.into_iter().zip(rows) {
             self.adj[g] = row;
         }
         self.at = (0..k).map(|g| st.version(g)).collect();
     }
-}
-
-/// The territories adjacent to `g` through its units, ascending.
-fn neighbours(st: &State, g: usize) -> Vec<usize> {
-    let mut row: Vec<usize> = st.members[g]
-        .iter()
-        .flat_map(|&u| st.norm.p.adjacency.of(u as usize))
-        .map(|&v| st.assign[v as usize] as usize)
-        .filter(|&h| h != g)
-        .collect();
-    row.sort_unstable();
-    row.dedup();
-    row
 }
 
 /// Below its bands more than above them: the territory needs units.

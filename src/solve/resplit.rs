@@ -234,19 +234,6 @@ fn apply_shorter(
     ok
 }
 
-/// Groups adjacent to `g` through their units, ascending.
-fn neighbours(st: &State, g: usize) -> Vec<usize> {
-    let mut out: Vec<usize> = st.members[g]
-        .iter()
-        .flat_map(|&u| st.norm.p.adjacency.of(u as usize))
-        .map(|&v| st.assign[v as usize] as usize)
-        .filter(|&h| h != g)
-        .collect();
-    out.sort_unstable();
-    out.dedup();
-    out
-}
-
 /// `d` and the groups nearest it in the group graph, breadth first, at most `size`.
 fn area(st: &State, d: usize, size: usize) -> Vec<usize> {
     let mut order = vec![d];
@@ -254,7 +241,7 @@ fn area(st: &State, d: usize, size: usize) -> Vec<usize> {
     seen[d] = true;
     let mut i = 0;
     while i < order.len() && order.len() < size {
-        for h in neighbours(st, order[i]) {
+        for h in st.adjacent_groups(order[i]) {
             if order.len() < size && !seen[h] {
                 seen[h] = true;
                 order.push(h);
@@ -326,7 +313,7 @@ impl Ahead {
                 let groups = area(st, d, AREA_GROUPS);
                 let mut read: Vec<usize> = groups
                     .iter()
-                    .flat_map(|&g| neighbours(st, g))
+                    .flat_map(|&g| st.adjacent_groups(g))
                     .chain(groups.iter().copied())
                     .collect();
                 read.sort_unstable();

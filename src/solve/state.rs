@@ -564,6 +564,20 @@ impl<'a> State<'a> {
         comps
     }
 
+    /// The groups adjacent to `g` through its units, ascending: the territory graph's
+    /// row of `g` (chains walk it, re-split areas grow along it).
+    pub fn adjacent_groups(&self, g: usize) -> Vec<usize> {
+        let mut row: Vec<usize> = self.members[g]
+            .iter()
+            .flat_map(|&u| self.norm.p.adjacency.of(u as usize))
+            .map(|&v| self.assign[v as usize] as usize)
+            .filter(|&h| h != g)
+            .collect();
+        row.sort_unstable();
+        row.dedup();
+        row
+    }
+
     pub fn contiguous_groups(&mut self) -> usize {
         (0..self.norm.k).filter(|&g| self.pieces(g) <= 1).count()
     }
