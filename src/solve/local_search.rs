@@ -60,9 +60,13 @@ pub fn restore(st: &mut State, contiguity: bool, resplits: bool) -> Restored {
             if st.meets_bands() {
                 break;
             }
+            // Bridged here, where contiguity gives way: the reattachment above would
+            // take a bridging unit straight back.
+            bridge_stranded_groups(st);
             repair(st, false, round + 1 == ROUNDS, Scope::All);
         }
     } else {
+        bridge_stranded_groups(st);
         repair(st, false, true, Scope::All);
     }
     let repaired = started.elapsed();
@@ -602,6 +606,57 @@ pub(super) fn reattach_fragments(st: &mut State, groups: impl IntoIterator<Item 
     }
 }
 
+/// A group alone on its piece of the map (an island: long sea edges are pruned from the
+/// unit graph) borders no other group, so no move, chain or re-split can bring it units
+/// or take them away, and a band it misses stays missed (a generated 100k plan with
+/// Hawaii alone in one territory ended "infeasible" after 117 s). Such a group that
+/// misses a band takes the outside unit nearest its centre (one whose group keeps
+/// another) when it is short, or gives the unit of its own nearest another group's centre
+/// to that group when it is over: either way it now borders the mainland, and the
+/// repair goes on from there. Groups that border another are left as they are.
+fn bridge_stranded_groups(st: &mut State) {
+    for g in 0..st.norm.k {
+        if st.group_violation(g) <= EPS || !st.adjacent_groups(g).is_empty() {
+            continue;
+        }
+        let b = &st.norm.bands;
+        let (mut under, mut over) = (0.0, 0.0);
+        for j in 0..st.norm.m {
+            let x = st.loads[(g, j)];
+            under += (b.lo[(g, j)] - x).max(0.0);
+            over += (x - b.hi[(g, j)]).max(0.0);
+        }
+        let coords = st.norm.p.coordinates;
+        if under >= over {
+            let site = st.sites[g];
+            let pick = (0..st.assign.len())
+                .filter(|&u| {
+                    let h = st.assign[u] as usize;
+                    h != g && st.members[h].len() > 1
+                })
+                .map(|u| (coords.site_distance(&st.norm.sites[u], &site), u))
+                .min_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+            if let Some((_, u)) = pick {
+                st.move_unit(u, g);
+            }
+        } else if st.members[g].len() > 1 {
+            let view: &State = st;
+            let pick = view.members[g]
+                .iter()
+                .flat_map(|&u| {
+                    let here = view.norm.sites[u as usize];
+                    (0..view.norm.k)
+                        .filter(move |&h| h != g)
+                        .map(move |h| (coords.site_distance(&here, &view.sites[h]), u as usize, h))
+                })
+                .min_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+            if let Some((_, u, h)) = pick {
+                st.move_unit(u, h);
+            }
+        }
+    }
+}
+
 /// A group with no unit borders nothing, so no move can ever reach it: it takes the unit
 /// nearest its centre among those whose group keeps another.
 fn seat_empty_groups(st: &mut State) {
@@ -631,6 +686,23 @@ mod tests {
 
     /// Four units on a line and two groups that must hold exactly two each: no single
     /// move keeps the bands, one exchange halves the distance.
+    #[test]
+    fn island_groups_are_bridged_to_the_mainland() {
+        // Units 0-4 on a line, unit 5 an island; two groups of exactly three. The island's
+        // group borders nothing until it takes the mainland unit nearest its centre.
+        let line = Line::new(
+            Array2::from_elem((6, 1), 1.0),
+            &[(0, 1), (1, 2), (2, 3), (3, 4)],
+            Array2::from_elem((2, 1), 3.0),
+        );
+        let p = line.problem();
+        let norm = Norm::new(&p);
+        let mut st = State::new(&norm, vec![0, 0, 0, 0, 0, 1], vec![[2.0, 0.0], [5.0, 0.0]]);
+        run(&mut st, true);
+        assert!(st.meets_bands(), "loads {:?}", st.loads);
+        assert_eq!(st.assign, vec![0, 0, 0, 1, 1, 1]);
+    }
+
     #[test]
     fn exchanges_shorten_plans_that_no_single_move_can() {
         let line = Line::new(
