@@ -51,7 +51,7 @@ impl Graph {
 }
 
 /// Below its bands more than above them: the territory needs units.
-fn needs_units(st: &State, g: usize) -> bool {
+pub(super) fn needs_units(st: &State, g: usize) -> bool {
     let b = &st.norm.bands;
     let (mut under, mut over) = (0.0, 0.0);
     for j in 0..st.norm.m {

@@ -619,15 +619,8 @@ fn bridge_stranded_groups(st: &mut State) {
         if st.group_violation(g) <= EPS || !st.adjacent_groups(g).is_empty() {
             continue;
         }
-        let b = &st.norm.bands;
-        let (mut under, mut over) = (0.0, 0.0);
-        for j in 0..st.norm.m {
-            let x = st.loads[(g, j)];
-            under += (b.lo[(g, j)] - x).max(0.0);
-            over += (x - b.hi[(g, j)]).max(0.0);
-        }
         let coords = st.norm.p.coordinates;
-        if under >= over {
+        if super::chain::needs_units(st, g) {
             let site = st.sites[g];
             let pick = (0..st.assign.len())
                 .filter(|&u| {
