@@ -677,8 +677,6 @@ mod tests {
     use crate::solve::Norm;
     use crate::solve::state::tests::Line;
 
-    /// Four units on a line and two groups that must hold exactly two each: no single
-    /// move keeps the bands, one exchange halves the distance.
     #[test]
     fn island_groups_are_bridged_to_the_mainland() {
         // Units 0-4 on a line, unit 5 an island; two groups of exactly three. The island's
@@ -696,6 +694,8 @@ mod tests {
         assert_eq!(st.assign, vec![0, 0, 0, 1, 1, 1]);
     }
 
+    /// Four units on a line and two groups that must hold exactly two each: no single
+    /// move keeps the bands, one exchange halves the distance.
     #[test]
     fn exchanges_shorten_plans_that_no_single_move_can() {
         let line = Line::new(
