@@ -621,17 +621,7 @@ fn bridge_stranded_groups(st: &mut State) {
         }
         let coords = st.norm.p.coordinates;
         if super::chain::needs_units(st, g) {
-            let site = st.sites[g];
-            let pick = (0..st.assign.len())
-                .filter(|&u| {
-                    let h = st.assign[u] as usize;
-                    h != g && st.members[h].len() > 1
-                })
-                .map(|u| (coords.site_distance(&st.norm.sites[u], &site), u))
-                .min_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-            if let Some((_, u)) = pick {
-                st.move_unit(u, g);
-            }
+            take_nearest_unit(st, g);
         } else if st.members[g].len() > 1 {
             let view: &State = st;
             let pick = view.members[g]
@@ -654,18 +644,26 @@ fn bridge_stranded_groups(st: &mut State) {
 /// nearest its centre among those whose group keeps another.
 fn seat_empty_groups(st: &mut State) {
     for g in 0..st.norm.k {
-        if !st.members[g].is_empty() {
-            continue;
+        if st.members[g].is_empty() {
+            take_nearest_unit(st, g);
         }
-        let site = st.sites[g];
-        let coords = st.norm.p.coordinates;
-        let pick = (0..st.assign.len())
-            .filter(|&u| st.members[st.assign[u] as usize].len() > 1)
-            .map(|u| (coords.site_distance(&st.norm.sites[u], &site), u))
-            .min_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-        if let Some((_, u)) = pick {
-            st.move_unit(u, g);
-        }
+    }
+}
+
+/// `g` takes the unit of another group nearest its centre (ties by unit index), among
+/// those whose group keeps another unit.
+fn take_nearest_unit(st: &mut State, g: usize) {
+    let site = st.sites[g];
+    let coords = st.norm.p.coordinates;
+    let pick = (0..st.assign.len())
+        .filter(|&u| {
+            let h = st.assign[u] as usize;
+            h != g && st.members[h].len() > 1
+        })
+        .map(|u| (coords.site_distance(&st.norm.sites[u], &site), u))
+        .min_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    if let Some((_, u)) = pick {
+        st.move_unit(u, g);
     }
 }
 
