@@ -20,7 +20,7 @@ use super::state::{BAND_EPS as EPS, Scope, State, band_violation};
 
 /// Territories in a re-split area: the first try, and the most it grows to while the LP
 /// says the area cannot meet its bands.
-const AREA_GROUPS: usize = 24;
+pub const AREA_GROUPS: usize = 24;
 const AREA_MAX: usize = 96;
 /// How far the LP's bands are drawn in towards their middle, as a share of half a band.
 const MARGIN: f64 = 0.5;
@@ -126,7 +126,13 @@ pub fn resplit_pass(st: &mut State, contiguity: bool, tried: &mut [bool]) -> usi
 /// once. The areas' LPs are solved in parallel on the plan as the round found it; an area
 /// whose territories an earlier one's repair changed waits for the next round. Returns
 /// re-splits kept.
-pub fn improve_pass(st: &mut State, contiguity: bool, reverse: bool, steps: usize) -> usize {
+pub fn improve_pass(
+    st: &mut State,
+    contiguity: bool,
+    reverse: bool,
+    steps: usize,
+    size: usize,
+) -> usize {
     if !st.meets_bands() {
         return 0;
     }
@@ -140,7 +146,7 @@ pub fn improve_pass(st: &mut State, contiguity: bool, reverse: bool, steps: usiz
     };
     for d in order {
         if !covered[d] {
-            let groups = area(st, d, AREA_GROUPS);
+            let groups = area(st, d, size);
             for &g in &groups {
                 covered[g] = true;
             }
@@ -770,10 +776,16 @@ mod tests {
         let mut st = State::new(&norm, vec![0, 0, 1, 0, 1, 1], vec![[1.0, 0.0], [4.0, 0.0]]);
         assert!(st.meets_bands());
         let before = st.objective();
-        assert_eq!(super::improve_pass(&mut st, false, false, 2), 1);
+        assert_eq!(
+            super::improve_pass(&mut st, false, false, 2, super::AREA_GROUPS),
+            1
+        );
         assert_eq!(st.assign, vec![0, 0, 0, 1, 1, 1]);
         assert!(st.meets_bands() && st.objective() < before);
         // Nothing shorter is left: a second pass keeps nothing.
-        assert_eq!(super::improve_pass(&mut st, false, false, 2), 0);
+        assert_eq!(
+            super::improve_pass(&mut st, false, false, 2, super::AREA_GROUPS),
+            0
+        );
     }
 }
