@@ -24,6 +24,7 @@ mod halves;
 mod holdout;
 mod local_search;
 mod lp;
+mod polish;
 mod relay;
 mod resplit;
 mod seed;
@@ -38,7 +39,6 @@ use serde::Serialize;
 use crate::error::Error;
 use crate::geometry::{Coordinates, Site};
 use crate::units::Adjacency;
-use resplit::{AREA_GROUPS, improve_pass};
 
 pub use state::{BAND_EPS, Bands, band_report};
 
@@ -489,96 +489,18 @@ fn solve_once(norm: &Norm, opt: &Options, seed: u64) -> Result<Solution, Error> 
             st = other;
         }
     }
-    // The final plan's areas split again by the LP for a shorter plan (in every cycle's
-    // search instead, this cost 3.5 s per search at 100k for 0.8%). Not in the largest
-    // plans: at 1M (2,000 territories) it took 20 s for 0.13%.
     let held_any = hard.iter().any(|&h| h);
-    // Units reach areas two steps away in small plans, one step in larger ones: half the
-    // LP (100k: 6.8-7.0 s -> 6.0-6.2 s, gap 5.93% -> 6.05%; on the sample two steps
-    // matter, gap 1.07% against 1.68%).
-    let polish_steps = if norm.k <= SECOND_TILING_MAX_GROUPS {
-        2
-    } else {
-        1
-    };
-    let tp = Instant::now();
-    let mut polished = 0;
-    if norm.k <= POLISH_MAX_GROUPS {
-        polished += improve_pass(&mut st, opt.contiguity, false, polish_steps, AREA_GROUPS);
-    }
-    // In a small plan a tile's edge is a large share of every border, and a pass is cheap:
-    // a second tiling, seeded from the other end, splits again across the first one's
-    // edges (sample: gap 1.05% -> 0.87%; at 100k it cost 6 s for 0.3%). Then tilings of
-    // smaller areas, each from both ends: a re-split of 24 territories that breaks one
-    // into pieces is refused, where one of 4 to 16 is mended by the repair (10k: gap
-    // 1.33% -> 0.85%, 0.4 s more; at 100k it cost 2.3 s for 1.1%).
-    if norm.k <= SECOND_TILING_MAX_GROUPS {
-        polished += improve_pass(&mut st, opt.contiguity, true, polish_steps, AREA_GROUPS);
-        for size in SMALL_AREAS.into_iter().filter(|&s| s < norm.k) {
-            for reverse in [false, true] {
-                polished += improve_pass(&mut st, opt.contiguity, reverse, polish_steps, size);
-            }
-        }
-    }
-    let resplit_time = tp.elapsed();
-    let resplit_objective = st.objective();
-    // After re-splits, and after cycles that held hard territories (whose borders their
-    // searches could not move: at 1M this gave 0.46% in 0.16 s), moves and exchanges
-    // over the whole plan.
-    if polished > 0 || held_any {
-        local_search::improve(&mut st, opt.contiguity);
-    }
-    debug(&format!(
-        "polish: {polished} re-splits kept in {resplit_time:?} (objective {resplit_objective:.6e}), then moves and exchanges {:?}, objective {:.6e}",
-        tp.elapsed() - resplit_time,
-        st.objective()
-    ));
+    polish::polish(&mut st, opt.contiguity, held_any);
     let exact = exact_step(norm, opt, &mut st)?;
     let objective = st.objective();
-    // The reported bound: a longer dual at the final centres. Warm prices come from other
-    // centres and can start the steps where they stall (at 1M a warm dual once ended at
-    // 81% of the cold one's bound); a plan small enough for the whole LP at these centres
-    // also starts one from its duals, the LP optimum's prices, which the steps approach
-    // slowly (on the sample's three-territory segment they ended 8% below). Each start
-    // takes an eighth of the steps, side by side; the one ahead then takes the rest where
-    // it stopped. The start ahead after 50 steps was ahead after 200 on every input
-    // measured, and the bound is the same or higher for 250 steps instead of 400 (100k:
-    // 0.15-0.24 s less; 1M: gap 12.93% -> 12.76%).
-    let whole_lp = norm.p.coords.len() * norm.k <= LP_AUTO_MAX_VARIABLES;
-    let lp_prices = whole_lp
-        .then(|| lp::band_prices(norm, &st.centres).ok())
-        .flatten();
-    // The last cycle's prices, zero prices, the LP's.
-    let mut starts: Vec<Option<(&Array2<f64>, f64)>> = vec![Some((&prices, 1.0)), None];
-    if let Some(p) = &lp_prices {
-        starts.push(Some((p, 1.0)));
-    }
-    let meets = st.meets_bands();
-    let trial = (opt.bound_iterations / 8).max(1);
-    let trials: Vec<bound::Dual> = starts
-        .par_iter()
-        .map(|&warm| bound::lagrangian(norm, &st.centres, objective, meets, trial, warm, false))
-        .collect();
-    // The highest, the earliest start among equals.
-    let lead = trials
-        .iter()
-        .filter(|d| d.bound.is_finite())
-        .fold(None::<&bound::Dual>, |a, d| match a {
-            Some(a) if a.bound >= d.bound => Some(a),
-            _ => Some(d),
-        });
-    let bound = lead.map_or(f64::NEG_INFINITY, |lead| {
-        bound::lagrangian(
-            norm,
-            &st.centres,
-            objective,
-            meets,
-            (opt.bound_iterations / 2).saturating_sub(trial),
-            Some((&lead.prices, lead.theta)),
-            true,
-        )
-        .bound
-    });
+    let bound = bound::reported(
+        norm,
+        &st.centres,
+        objective,
+        st.meets_bands(),
+        &prices,
+        opt.bound_iterations,
+    );
     let lp_bound = bound.is_finite().then_some(bound.min(objective));
     timings.push(("cycles_and_bound".to_string(), t.elapsed().as_secs_f64()));
     let contiguous_groups = st.contiguous_groups();
@@ -596,16 +518,6 @@ fn solve_once(norm: &Norm, opt: &Options, seed: u64) -> Result<Solution, Error> 
         exact,
     })
 }
-
-/// Plans of at most this many territories are polished by re-splits.
-const POLISH_MAX_GROUPS: usize = 1_000;
-
-/// Plans of at most this many territories are polished on two tilings, then on tilings
-/// of smaller areas.
-const SECOND_TILING_MAX_GROUPS: usize = 100;
-
-/// Territories per area of the smaller tilings that polish small plans, in turn.
-const SMALL_AREAS: [usize; 3] = [16, 8, 4];
 
 /// What the exact MIP (feature `highs`) found and proved at the final centres.
 #[derive(Debug, Clone, Serialize)]
