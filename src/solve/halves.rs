@@ -22,9 +22,10 @@ pub fn applies(norm: &Norm) -> bool {
     norm.k >= MIN_GROUPS && norm.budget_limit.is_empty()
 }
 
-/// The search of `st` in two halves, then whole; returns the groups a re-split was tried
-/// for (see [`local_search::run`]).
-pub fn run(st: &mut State, contiguity: bool) -> Vec<bool> {
+/// The search of `st` in two halves, then whole (with `resplits` where the halves' search
+/// leaves a band missed); returns the groups a re-split was tried for (see
+/// [`local_search::run`]).
+pub fn run(st: &mut State, contiguity: bool, resplits: bool) -> Vec<bool> {
     let norm = st.norm;
     let first = first_half(norm, &st.centres);
     let second: Vec<bool> = first.iter().map(|&f| !f).collect();
@@ -45,7 +46,7 @@ pub fn run(st: &mut State, contiguity: bool) -> Vec<bool> {
         st.total_violation(),
         st.objective()
     ));
-    local_search::run(st, contiguity)
+    local_search::search(st, contiguity, resplits)
 }
 
 /// One half's search result in its own numbering, with the map back.
@@ -125,7 +126,7 @@ mod tests {
         assert_eq!(first, [true, true, true, true, false, false, false, false]);
         let mut st = State::new(&norm, assign, centres);
         assert!(!st.meets_bands());
-        super::run(&mut st, true);
+        super::run(&mut st, true, true);
         assert!(st.meets_bands(), "{:?}", st.assign);
         assert_eq!(st.contiguous_groups(), 8);
         let expected: Vec<u32> = (0..n as u32).map(|u| u / 6).collect();

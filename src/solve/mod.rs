@@ -425,9 +425,19 @@ fn solve_once(norm: &Norm, opt: &Options, seed: u64) -> Result<Solution, Error> 
     // cycles end without a plan that meets every band (at 1M each start costs ~35 s).
     // (Leading the cycles with the unsearched start's centres instead saved one search at
     // 1M, but its distorted centres cost a cycle: 100k ended 1.1% longer.)
+    // In a plan searched in halves (150 territories or more) this first search is a
+    // sketch, without contiguity or re-splits: its start is priced at the seeds' centres,
+    // far from balance and in many pieces, and its plan only places the first cycle's
+    // centres (that cycle's plan was 10-20% shorter). With contiguity, its rounds of
+    // rejoining pieces and its re-splits took 19 s of a 41 s run at 1M and 3.7 s of 8.3 s
+    // at 100k `--seed 22`; as a sketch 1.6 s and 0.8 s, and the plans ended shorter (1M
+    // 0.25%, four 100k inputs 0.4-1.6%). In smaller plans the first search is cheap and
+    // its plan is often the final one (the sketch cost the sample 0.72% -> 1.17% gap).
+    let sketch = opt.contiguity && halves::applies(norm);
     let t = Instant::now();
     let rest = starts.split_off(1);
-    let (mut st, mut hard) = best_of(norm, starts, &centres, opt.contiguity)?;
+    let (mut st, mut hard) = best_of(norm, starts, &centres, opt.contiguity && !sketch, !sketch)?;
+    let sketched = sketch.then(|| st.clone());
     timings.push(("local_search".to_string(), t.elapsed().as_secs_f64()));
     debug(&format!(
         "local search {:?} violation {:.3e} objective {:.6e}",
@@ -461,7 +471,10 @@ fn solve_once(norm: &Norm, opt: &Options, seed: u64) -> Result<Solution, Error> 
         // misses a band never replaces one that meets them all, but its centres lead the
         // next cycle like any other's. One such cycle used to end the search: in a trial
         // build at 1M, after two cycles and 17% above the bound (11% with six).
-        let improved = if best.meets_bands() {
+        // A sketch is no candidate: the first cycle's plan replaces it, whatever it is.
+        let improved = if sketch && cycle == 0 {
+            true
+        } else if best.meets_bands() {
             next.meets_bands() && next.objective() < best.objective() * (1.0 - 1e-4)
         } else {
             next.rank() < best.rank()
@@ -479,12 +492,25 @@ fn solve_once(norm: &Norm, opt: &Options, seed: u64) -> Result<Solution, Error> 
     }
     let mut st = best;
     if !st.meets_bands() && !rest.is_empty() {
-        let (other, _) = best_of(norm, rest, &centres, opt.contiguity)?;
+        let (other, _) = best_of(norm, rest, &centres, opt.contiguity, true)?;
         debug(&format!(
             "other starts: violation {:.3e} objective {:.6e}",
             other.total_violation(),
             other.objective()
         ));
+        if other.rank() < st.rank() {
+            st = other;
+        }
+    }
+    // The last resort where bands are still missed: the sketch, searched in full.
+    if let Some(sketched) = sketched.filter(|_| !st.meets_bands()) {
+        let (other, _) = best_of(
+            norm,
+            vec![sketched.assign],
+            &sketched.centres,
+            opt.contiguity,
+            true,
+        )?;
         if other.rank() < st.rank() {
             st = other;
         }
@@ -590,23 +616,25 @@ fn exact_step(
     }
 }
 
-/// Local search from each start in turn; the first plan that meets every band ends the
-/// search, otherwise the least violating (then shortest) plan is kept. Also returns the
-/// groups any of the searches had to re-split (the hard ones).
+/// Local search from each start in turn (with or without `contiguity` and `resplits`);
+/// the first plan that meets every band ends the search, otherwise the least violating
+/// (then shortest) plan is kept. Also returns the groups any of the searches had to
+/// re-split (the hard ones).
 fn best_of<'a>(
     norm: &'a Norm<'a>,
     starts: Vec<Vec<u32>>,
     centres: &[[f64; 2]],
     contiguity: bool,
+    resplits: bool,
 ) -> Result<(state::State<'a>, Vec<bool>), Error> {
     let mut best: Option<state::State> = None;
     let mut hard = vec![false; norm.k];
     for start in starts {
         let mut st = state::State::new(norm, start, centres.to_vec());
         let tried = if halves::applies(norm) {
-            halves::run(&mut st, contiguity)
+            halves::run(&mut st, contiguity, resplits)
         } else {
-            local_search::run(&mut st, contiguity)
+            local_search::search(&mut st, contiguity, resplits)
         };
         for (h, tried) in hard.iter_mut().zip(tried) {
             *h |= tried;
@@ -698,6 +726,7 @@ fn priced_search<'a>(
         vec![priced, dual.assignment],
         &upper.centres,
         opt.contiguity,
+        true,
     )?;
     Ok((next, tried, dual.prices))
 }
