@@ -433,7 +433,8 @@ fn solve_once(norm: &Norm, opt: &Options, seed: u64) -> Result<Solution, Error> 
     // at 100k `--seed 22`; as a sketch 1.6 s and 0.8 s, and the plans ended shorter (1M
     // 0.25%, four 100k inputs 0.4-1.6%). In smaller plans the first search is cheap and
     // its plan is often the final one (the sketch cost the sample 0.72% -> 1.17% gap).
-    let sketch = opt.contiguity && halves::applies(norm);
+    // Without cycles to replace it there is no sketch.
+    let sketch = opt.contiguity && halves::applies(norm) && opt.dual_cycles > 0;
     let t = Instant::now();
     let rest = starts.split_off(1);
     let (mut st, mut hard) = best_of(norm, starts, &centres, opt.contiguity && !sketch, !sketch)?;
