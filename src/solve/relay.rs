@@ -6,7 +6,7 @@
 //! territories a fraction of an account out; whether some cycle's plan met every band was
 //! luck, and in one run none did. Relays are the last resort of the last round of repair.
 
-use super::local_search::{border, exchange, swap_delta_violation};
+use super::local_search::{PairBands, border, exchange, swap_delta_violation};
 use super::state::{BAND_EPS as EPS, Scope, State, band_violation};
 
 /// First exchanges tried per violated territory, those mending it most first.
@@ -85,13 +85,14 @@ fn mend_neighbour(st: &mut State, h: usize, first: f64, contiguity: bool) -> boo
     // exchange with, exchange?)
     let mut steps: Vec<(f64, f64, usize, usize, bool)> = Vec::new();
     for (&t, (xs, ys)) in &border(st, h, |_| true) {
+        let pair = PairBands::new(st, h, t);
         for &x in xs {
             let dv = st.move_delta_violation(x, t);
             if first + dv < -EPS && st.members[h].len() > 1 {
                 steps.push((dv, st.cost(x, t) - st.cost(x, h), x, t, false));
             }
             for &y in ys {
-                let dv = swap_delta_violation(st, x, y);
+                let dv = pair.swap_delta(st, x, y);
                 if first + dv < -EPS {
                     let dc = st.cost(x, t) + st.cost(y, h) - st.cost(x, h) - st.cost(y, t);
                     steps.push((dv, dc, x, y, true));
