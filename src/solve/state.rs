@@ -417,6 +417,17 @@ impl<'a> State<'a> {
         self.norm.cost_in(u, g, &self.sites[g])
     }
 
+    /// `count` consecutive fresh epochs; the first is returned.
+    fn next_epochs(&mut self, count: u32) -> u32 {
+        if self.epoch.checked_add(count).is_none() {
+            self.stamp.iter_mut().for_each(|s| *s = 0);
+            self.epoch = 0;
+        }
+        let first = self.epoch + 1;
+        self.epoch += count;
+        first
+    }
+
     fn next_epoch(&mut self) -> u32 {
         self.epoch = self.epoch.wrapping_add(1);
         if self.epoch == 0 {
@@ -478,29 +489,70 @@ impl<'a> State<'a> {
                 }
             }
         }
-        let e = self.next_epoch();
-        self.stamp[u] = e;
-        let mut remaining = same.len() - 1;
-        let mut queue = VecDeque::new();
-        self.stamp[same[0] as usize] = e;
-        queue.push_back(same[0]);
-        while let Some(x) = queue.pop_front() {
-            for &y in adj.of(x as usize) {
-                let y = y as usize;
-                if self.assign[y] != g || self.stamp[y] == e {
+        // Not settled around `u`: a search from every one of those neighbours at once,
+        // a unit from each in turn, merging where two meet. A search that runs dry
+        // before all have merged proves the group split. Where `u` is a cut this costs
+        // the smaller side, where a search from one neighbour alone could cross the
+        // whole territory (fragmented plans: a sixth of a cycle's repair).
+        let s = same.len();
+        let first = self.next_epochs(s as u32 + 1);
+        let blocked = first + s as u32;
+        self.stamp[u] = blocked;
+        let mut queues: Vec<VecDeque<u32>> = Vec::with_capacity(s);
+        for (i, &v) in same.iter().enumerate() {
+            self.stamp[v as usize] = first + i as u32;
+            queues.push(VecDeque::from([v]));
+        }
+        let mut parent: Vec<usize> = (0..s).collect();
+        let root = |parent: &mut Vec<usize>, mut i: usize| {
+            while parent[i] != i {
+                parent[i] = parent[parent[i]];
+                i = parent[i];
+            }
+            i
+        };
+        let mut sets = s;
+        loop {
+            for i in 0..s {
+                let Some(x) = queues[i].pop_front() else {
                     continue;
-                }
-                self.stamp[y] = e;
-                if same[1..].contains(&(y as u32)) {
-                    remaining -= 1;
-                    if remaining == 0 {
-                        return true;
+                };
+                for &y in adj.of(x as usize) {
+                    let y = y as usize;
+                    if self.assign[y] != g {
+                        continue;
+                    }
+                    let stamp = self.stamp[y];
+                    if (first..blocked).contains(&stamp) {
+                        let (a, b) = (
+                            root(&mut parent, i),
+                            root(&mut parent, (stamp - first) as usize),
+                        );
+                        if a != b {
+                            parent[a] = b;
+                            sets -= 1;
+                            if sets == 1 {
+                                return true;
+                            }
+                        }
+                    } else if stamp != blocked {
+                        self.stamp[y] = first + i as u32;
+                        queues[i].push_back(y as u32);
                     }
                 }
-                queue.push_back(y as u32);
+            }
+            // A set of merged searches that all ran dry holds a whole piece without the rest.
+            let mut live = vec![false; s];
+            for i in 0..s {
+                if !queues[i].is_empty() {
+                    let r = root(&mut parent, i);
+                    live[r] = true;
+                }
+            }
+            if (0..s).any(|i| root(&mut parent, i) == i && !live[i]) {
+                return false;
             }
         }
-        false
     }
 
     /// How many connected pieces group `g` is in on the adjacency graph.
@@ -715,5 +767,80 @@ pub(crate) mod tests {
         // A bow tie: the shared corner holds the two triangles together.
         let bow = [(0, 1), (1, 2), (0, 2), (2, 3), (3, 4), (2, 4)];
         assert_eq!(keeps(5, &bow), vec![true, true, false, true, true]);
+        // A hub of 40 spokes (past the stack buffer) on a rim broken in two places: every
+        // rim unit can go, the hub holds the two arcs together.
+        let mut wheel: Vec<(u32, u32)> = (1..=40).map(|v| (0, v)).collect();
+        wheel.extend((1..40).filter(|&v| v != 20).map(|v| (v, v + 1)));
+        let mut expected = vec![true; 41];
+        expected[0] = false;
+        assert_eq!(keeps(41, &wheel), expected);
+    }
+
+    /// Whether every neighbour of `u` in its group is still joined to the others once `u`
+    /// is gone, by one search through the group.
+    fn keeps_by_search(assign: &[u32], edges: &[(u32, u32)], u: usize) -> bool {
+        let g = assign[u];
+        let adjacent = |x: usize| {
+            edges
+                .iter()
+                .filter_map(move |&(a, b)| match (a as usize, b as usize) {
+                    (a, b) if a == x => Some(b),
+                    (a, b) if b == x => Some(a),
+                    _ => None,
+                })
+        };
+        let same: Vec<usize> = adjacent(u).filter(|&v| assign[v] == g).collect();
+        let Some(&start) = same.first() else {
+            return true;
+        };
+        let mut seen = vec![false; assign.len()];
+        seen[u] = true;
+        seen[start] = true;
+        let mut stack = vec![start];
+        while let Some(x) = stack.pop() {
+            for y in adjacent(x) {
+                if assign[y] == g && !seen[y] {
+                    seen[y] = true;
+                    stack.push(y);
+                }
+            }
+        }
+        same.iter().all(|&v| seen[v])
+    }
+
+    proptest::proptest! {
+        /// The searches from every neighbour at once answer as one search would, on random
+        /// graphs split between two groups.
+        #[test]
+        fn removal_keeps_connected_agrees_with_one_search(
+            n in 2usize..30,
+            raw in proptest::collection::vec((0u32..30, 0u32..30), 0..80),
+            groups in proptest::collection::vec(0u32..2, 30),
+        ) {
+            let mut edges: Vec<(u32, u32)> = raw
+                .into_iter()
+                .map(|(a, b)| (a % n as u32, b % n as u32))
+                .filter(|(a, b)| a != b)
+                .map(|(a, b)| (a.min(b), a.max(b)))
+                .collect();
+            edges.sort_unstable();
+            edges.dedup();
+            let assign = groups[..n].to_vec();
+            let line = Line::new(
+                Array2::from_elem((n, 1), 1.0),
+                &edges,
+                Array2::from_elem((2, 1), n as f64 / 2.0),
+            );
+            let p = line.problem();
+            let norm = Norm::new(&p);
+            let mut st = State::new(&norm, assign.clone(), vec![[0.0, 0.0]; 2]);
+            for u in 0..n {
+                proptest::prop_assert_eq!(
+                    st.removal_keeps_connected(u),
+                    keeps_by_search(&assign, &edges, u),
+                    "unit {}", u
+                );
+            }
+        }
     }
 }
