@@ -214,16 +214,26 @@ mod tests {
     use super::super::Norm;
     use super::super::state::{State, tests::Line};
 
-    /// Eight territories on a line: the two halves (four territories each) are searched
-    /// apart, the first with 22 units for four bands of exactly 6, which no search inside
-    /// it can mend; the whole search after the join meets every band with every territory
+    /// Units on the line of the tests below.
+    const N: usize = 48;
+
+    /// `N` units of one account each on a line, for eight territories of 6.
+    fn eight_on_a_line() -> Line {
+        let edges: Vec<(u32, u32)> = (0..N as u32 - 1).map(|u| (u, u + 1)).collect();
+        Line::new(
+            Array2::from_elem((N, 1), 1.0),
+            &edges,
+            Array2::from_elem((8, 1), 6.0),
+        )
+    }
+
+    /// Eight territories on a line, the first half (four territories) with 22 units for
+    /// four bands of exactly 6: the seam gives it the two it lacks, the halves are
+    /// searched apart, and the whole plan ends with every band met and every territory
     /// in one piece.
     #[test]
     fn halves_are_searched_apart_and_the_seam_is_mended_whole() {
-        let n = 48;
-        let values = Array2::from_elem((n, 1), 1.0);
-        let edges: Vec<(u32, u32)> = (0..n as u32 - 1).map(|u| (u, u + 1)).collect();
-        let line = Line::new(values, &edges, Array2::from_elem((8, 1), 6.0));
+        let (n, line) = (N, eight_on_a_line());
         let p = line.problem();
         let norm = Norm::new(&p);
         // Territory g holds units 6g..6g+6, except that the fourth gives two units to
@@ -251,10 +261,7 @@ mod tests {
     /// nothing else moves.
     #[test]
     fn seam_gives_a_half_what_its_bands_add_up_to() {
-        let n = 48;
-        let values = Array2::from_elem((n, 1), 1.0);
-        let edges: Vec<(u32, u32)> = (0..n as u32 - 1).map(|u| (u, u + 1)).collect();
-        let line = Line::new(values, &edges, Array2::from_elem((8, 1), 6.0));
+        let (n, line) = (N, eight_on_a_line());
         let p = line.problem();
         let norm = Norm::new(&p);
         // Territory 3 holds units 18..26, two of territory 4's.
@@ -279,10 +286,7 @@ mod tests {
     /// free at either end (22 to 26), so the two units beside the seam cross into it.
     #[test]
     fn a_sketch_leaves_each_half_room_at_both_ends() {
-        let n = 48;
-        let values = Array2::from_elem((n, 1), 1.0);
-        let edges: Vec<(u32, u32)> = (0..n as u32 - 1).map(|u| (u, u + 1)).collect();
-        let line = Line::new(values, &edges, Array2::from_elem((8, 1), 6.0));
+        let (n, line) = (N, eight_on_a_line());
         let mut p = line.problem();
         p.lo = Array2::from_elem((8, 1), 5.0);
         p.hi = Array2::from_elem((8, 1), 7.0);
