@@ -193,22 +193,24 @@ fn passes(
     total
 }
 
-/// Distinct groups adjacent to `u`, other than its own, in ascending order.
-fn neighbour_groups(st: &State, u: usize) -> Vec<usize> {
+/// Distinct groups adjacent to `u`, other than its own, in ascending order, in `buf`
+/// (reused: a pass asks this of every unit it looks at).
+fn neighbour_groups<'b>(st: &State, u: usize, buf: &'b mut Vec<usize>) -> &'b [usize] {
     let g = st.assign[u];
-    let mut hs: Vec<usize> = st
-        .norm
-        .p
-        .adjacency
-        .of(u)
-        .iter()
-        .map(|&v| st.assign[v as usize])
-        .filter(|&h| h != g)
-        .map(|h| h as usize)
-        .collect();
-    hs.sort_unstable();
-    hs.dedup();
-    hs
+    buf.clear();
+    buf.extend(
+        st.norm
+            .p
+            .adjacency
+            .of(u)
+            .iter()
+            .map(|&v| st.assign[v as usize])
+            .filter(|&h| h != g)
+            .map(|h| h as usize),
+    );
+    buf.sort_unstable();
+    buf.dedup();
+    buf
 }
 
 fn evaluate(st: &State, u: usize, h: usize) -> (f64, f64) {
@@ -250,14 +252,14 @@ fn pass(
     }
     let mut proposals: Vec<(f64, f64, u32, u32)> = units
         .into_par_iter()
-        .filter_map(|u| {
+        .map_init(Vec::new, |buf, u| {
             let u = u as usize;
             let g = shared.assign[u] as usize;
             if shared.members[g].len() <= 1 {
                 return None;
             }
             let mut best: Option<(f64, f64, u32)> = None;
-            for h in neighbour_groups(shared, u) {
+            for &h in neighbour_groups(shared, u, buf) {
                 let (dv, dc) = evaluate(shared, u, h);
                 if !accept(mode, dv, dc) {
                     continue;
@@ -272,6 +274,7 @@ fn pass(
             }
             best.map(|(a, b, h)| (a, b, u as u32, h))
         })
+        .flatten()
         .collect();
     proposals.sort_by(|a, b| {
         a.0.total_cmp(&b.0)
@@ -287,7 +290,14 @@ fn pass(
         if g == h || st.members[g].len() <= 1 {
             continue;
         }
-        if !neighbour_groups(st, u).contains(&h) {
+        if !st
+            .norm
+            .p
+            .adjacency
+            .of(u)
+            .iter()
+            .any(|&v| st.assign[v as usize] as usize == h)
+        {
             continue;
         }
         let (dv, dc) = evaluate(st, u, h);
@@ -650,7 +660,7 @@ pub(super) fn reattach_fragments(st: &mut State, groups: impl IntoIterator<Item 
 /// repair goes on from there. Groups that border another are left as they are.
 fn bridge_stranded_groups(st: &mut State) {
     for g in 0..st.norm.k {
-        if st.group_violation(g) <= EPS || !st.adjacent_groups(g).is_empty() {
+        if st.group_violation(g) <= EPS || st.borders_another(g) {
             continue;
         }
         let coords = st.norm.p.coordinates;

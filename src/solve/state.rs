@@ -618,6 +618,18 @@ impl<'a> State<'a> {
 
     /// The groups adjacent to `g` through its units, ascending: the territory graph's
     /// row of `g` (chains walk it, re-split areas grow along it).
+    /// Whether any unit of `g` touches another group's.
+    pub fn borders_another(&self, g: usize) -> bool {
+        self.members[g].iter().any(|&u| {
+            self.norm
+                .p
+                .adjacency
+                .of(u as usize)
+                .iter()
+                .any(|&v| self.assign[v as usize] as usize != g)
+        })
+    }
+
     pub fn adjacent_groups(&self, g: usize) -> Vec<usize> {
         let mut row: Vec<usize> = self.members[g]
             .iter()
