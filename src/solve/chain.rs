@@ -74,14 +74,7 @@ fn pick(st: &mut State, from: usize, to: usize, contiguity: bool) -> Option<usiz
     let mut border: Vec<usize> = st.members[from]
         .iter()
         .map(|&u| u as usize)
-        .filter(|&u| {
-            st.norm
-                .p
-                .adjacency
-                .of(u)
-                .iter()
-                .any(|&v| st.assign[v as usize] as usize == to)
-        })
+        .filter(|&u| st.touches(u, to))
         .collect();
     border.sort_unstable();
     let mut ranked: Vec<(f64, f64, usize)> = border

@@ -130,41 +130,46 @@ fn balance_seam(st: &mut State, first: &[bool], room: f64) -> usize {
             hi[h][j] -= free;
         }
     }
-    let shortfall = |load: &[Vec<f64>; 2]| -> f64 {
+    // The halves' shortfall, with unit `u`'s loads moved out of half `a` where given.
+    let shortfall = |load: &[Vec<f64>; 2], moving: Option<(usize, usize)>| -> f64 {
         (0..2)
             .flat_map(|h| (0..m).map(move |j| (h, j)))
-            .map(|(h, j)| band_violation(load[h][j], lo[h][j], hi[h][j]))
+            .map(|(h, j)| {
+                let x = match moving {
+                    None => load[h][j],
+                    Some((u, a)) if h == a => load[h][j] - norm.vn[(u, j)],
+                    Some((u, _)) => load[h][j] + norm.vn[(u, j)],
+                };
+                band_violation(x, lo[h][j], hi[h][j])
+            })
             .sum()
     };
     let n = st.assign.len();
     let mut moved = 0;
     while moved < n {
-        let now = shortfall(&load);
+        let now = shortfall(&load, None);
         if now <= EPS {
             break;
         }
         let mut best: Option<(f64, f64, usize, usize)> = None;
         for u in 0..n {
             let g = st.assign[u] as usize;
-            if st.members[g].len() <= 1 {
+            let a = half(g);
+            // Only a unit beside the other half can cross.
+            let across = norm
+                .p
+                .adjacency
+                .of(u)
+                .iter()
+                .map(|&v| st.assign[v as usize] as usize);
+            if st.members[g].len() <= 1 || !across.clone().any(|h| half(h) != a) {
                 continue;
             }
-            let (a, b) = (half(g), 1 - half(g));
-            let mut after = load.clone();
-            for j in 0..m {
-                let x = norm.vn[(u, j)];
-                after[a][j] -= x;
-                after[b][j] += x;
-            }
-            let dv = shortfall(&after) - now;
+            let dv = shortfall(&load, Some((u, a))) - now;
             if dv >= -EPS {
                 continue;
             }
-            for &v in norm.p.adjacency.of(u) {
-                let h = st.assign[v as usize] as usize;
-                if half(h) != b {
-                    continue;
-                }
+            for h in across.filter(|&h| half(h) != a) {
                 let dc = st.cost(u, h) - st.cost(u, g);
                 if best.is_none_or(|x| (dv, dc, u, h) < x) {
                     best = Some((dv, dc, u, h));
@@ -186,7 +191,7 @@ fn balance_seam(st: &mut State, first: &[bool], room: f64) -> usize {
     if moved > 0 {
         super::debug(&format!(
             "  seam: {moved} units moved, halves' shortfall {:.3e}",
-            shortfall(&load)
+            shortfall(&load, None)
         ));
     }
     moved

@@ -290,14 +290,7 @@ fn pass(
         if g == h || st.members[g].len() <= 1 {
             continue;
         }
-        if !st
-            .norm
-            .p
-            .adjacency
-            .of(u)
-            .iter()
-            .any(|&v| st.assign[v as usize] as usize == h)
-        {
+        if !st.touches(u, h) {
             continue;
         }
         let (dv, dc) = evaluate(st, u, h);

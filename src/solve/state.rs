@@ -429,12 +429,7 @@ impl<'a> State<'a> {
     }
 
     fn next_epoch(&mut self) -> u32 {
-        self.epoch = self.epoch.wrapping_add(1);
-        if self.epoch == 0 {
-            self.stamp.iter_mut().for_each(|s| *s = 0);
-            self.epoch = 1;
-        }
-        self.epoch
+        self.next_epochs(1)
     }
 
     /// Would taking `u` out of its group disconnect the rest of that group's component?
@@ -512,7 +507,9 @@ impl<'a> State<'a> {
             i
         };
         let mut sets = s;
+        let mut live = vec![false; s];
         loop {
+            let mut ran_dry = false;
             for i in 0..s {
                 let Some(x) = queues[i].pop_front() else {
                     continue;
@@ -540,9 +537,14 @@ impl<'a> State<'a> {
                         queues[i].push_back(y as u32);
                     }
                 }
+                ran_dry |= queues[i].is_empty();
             }
-            // A set of merged searches that all ran dry holds a whole piece without the rest.
-            let mut live = vec![false; s];
+            // A set of merged searches that all ran dry holds a whole piece without the
+            // rest. Only a search that just ran dry can leave its set without a live one.
+            if !ran_dry {
+                continue;
+            }
+            live.fill(false);
             for i in 0..s {
                 if !queues[i].is_empty() {
                     let r = root(&mut parent, i);
@@ -616,8 +618,16 @@ impl<'a> State<'a> {
         comps
     }
 
-    /// The groups adjacent to `g` through its units, ascending: the territory graph's
-    /// row of `g` (chains walk it, re-split areas grow along it).
+    /// Whether unit `u` has a neighbour in group `h`.
+    pub fn touches(&self, u: usize, h: usize) -> bool {
+        self.norm
+            .p
+            .adjacency
+            .of(u)
+            .iter()
+            .any(|&v| self.assign[v as usize] as usize == h)
+    }
+
     /// Whether any unit of `g` touches another group's.
     pub fn borders_another(&self, g: usize) -> bool {
         self.members[g].iter().any(|&u| {
@@ -630,6 +640,8 @@ impl<'a> State<'a> {
         })
     }
 
+    /// The groups adjacent to `g` through its units, ascending: the territory graph's
+    /// row of `g` (chains walk it, re-split areas grow along it).
     pub fn adjacent_groups(&self, g: usize) -> Vec<usize> {
         let mut row: Vec<usize> = self.members[g]
             .iter()
