@@ -6,6 +6,7 @@
 
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
+use std::sync::{Mutex, MutexGuard};
 
 use super::state::{BAND_EPS as EPS, Scope, State};
 
@@ -107,12 +108,12 @@ fn pick(st: &mut State, from: usize, to: usize, contiguity: bool) -> Option<usiz
 /// `memo` and not looked for again while neither the territories it read nor their
 /// neighbours (whose units make the territory graph it walked) have changed: at 1M a
 /// repair ran 288 rounds, most of them searching again what had not changed.
-pub fn chain_pass(
-    st: &mut State,
+pub fn chain_pass<'a>(
+    st: &mut State<'a>,
     contiguity: bool,
     reach: (usize, usize),
     scope: Scope,
-    memo: &mut Memo,
+    memo: &mut Memo<'a>,
 ) -> usize {
     let violated = st.targets(scope);
     // Every violated territory gets its chance: repair only calls this once single moves
@@ -144,11 +145,23 @@ pub fn chain_pass(
         })
         .collect();
     if independent && todo.len() > 1 {
+        let threads = rayon::current_num_threads();
+        if memo.copies.len() != threads {
+            memo.copies = (0..threads)
+                .map(|_| {
+                    Mutex::new(Copy {
+                        round,
+                        state: shared.clone(),
+                    })
+                })
+                .collect();
+        }
+        let copies = &memo.copies;
         let ahead: Vec<(usize, Found)> = todo
             .par_iter()
             .map_init(
-                || shared.clone(),
-                |copy, &d| (d, search(copy, d, &adj, contiguity, reach)),
+                || Scratch::of(copies, shared, round),
+                |copy, &d| (d, search(copy.state(), d, &adj, contiguity, reach)),
             )
             .collect();
         for (d, found) in ahead {
@@ -186,12 +199,52 @@ pub fn chain_pass(
     applied
 }
 
-/// Chains found in earlier rounds of one repair (see [`chain_pass`]).
+/// Chains found in earlier rounds of one repair (see [`chain_pass`]), and each thread's
+/// copy of the plan to search on.
 #[derive(Default)]
-pub struct Memo {
+pub struct Memo<'a> {
     round: u64,
     found: Vec<Option<Kept>>,
     graph: Graph,
+    copies: Vec<Mutex<Copy<'a>>>,
+}
+
+/// A thread's copy of the plan and the round it was last brought up to date in. A search
+/// leaves its copy as it found it, so within a round the copy stays the plan as the round
+/// found it; it is brought up to date once per round and thread, reusing its buffers.
+struct Copy<'a> {
+    round: u64,
+    state: State<'a>,
+}
+
+/// The copy a worker searches on: its thread's (held for the worker's run), or a fresh
+/// clone where that one is taken.
+enum Scratch<'m, 'a> {
+    Pooled(MutexGuard<'m, Copy<'a>>),
+    Own(Box<State<'a>>),
+}
+
+impl<'m, 'a> Scratch<'m, 'a> {
+    fn of(copies: &'m [Mutex<Copy<'a>>], st: &State<'a>, round: u64) -> Scratch<'m, 'a> {
+        let slot = rayon::current_thread_index().and_then(|i| copies.get(i));
+        match slot.and_then(|m| m.try_lock().ok()) {
+            Some(mut copy) => {
+                if copy.round != round {
+                    copy.state.clone_from(st);
+                    copy.round = round;
+                }
+                Scratch::Pooled(copy)
+            }
+            None => Scratch::Own(Box::new(st.clone())),
+        }
+    }
+
+    fn state(&mut self) -> &mut State<'a> {
+        match self {
+            Scratch::Pooled(copy) => &mut copy.state,
+            Scratch::Own(state) => state,
+        }
+    }
 }
 
 /// A search's result with the versions of the territories it read and of their
