@@ -810,6 +810,57 @@ pub(crate) mod tests {
         );
     }
 
+    /// A copy brought up to date with `clone_from` (buffers reused) is the source, and
+    /// behaves as it from then on: the same moves give the same plan, versions and checks.
+    #[test]
+    fn clone_from_copies_every_part_of_the_plan() {
+        let n = 8;
+        let values = Array2::from_shape_fn((n, 2), |(u, j)| 0.3 + 0.7 * (u + j) as f64);
+        let edges: Vec<(u32, u32)> = (0..n as u32 - 1).map(|u| (u, u + 1)).collect();
+        let line = Line::new(values, &edges, Array2::from_elem((3, 2), 4.0));
+        let p = line.problem();
+        let norm = Norm::new(&p);
+        let mut source = State::new(
+            &norm,
+            vec![0, 0, 0, 1, 1, 1, 2, 2],
+            vec![[1.0, 0.0], [4.0, 0.0], [6.5, 0.0]],
+        );
+        source.move_unit(2, 1);
+        source.move_unit(5, 2);
+        source.recentre();
+        // A copy of an older, different plan, then brought up to date.
+        let mut copy = State::new(
+            &norm,
+            vec![0, 1, 1, 1, 1, 2, 2, 2],
+            vec![[0.0, 0.0], [2.0, 0.0], [6.0, 0.0]],
+        );
+        copy.move_unit(0, 1);
+        copy.clone_from(&source);
+        let same = |a: &mut State, b: &mut State| {
+            let bits = |x: &Array2<f64>| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+            assert_eq!(a.assign, b.assign);
+            assert_eq!(a.members, b.members);
+            assert_eq!(bits(&a.loads), bits(&b.loads));
+            assert_eq!(a.centres, b.centres);
+            assert_eq!(a.moved, b.moved);
+            assert_eq!(
+                (0..3).map(|g| a.version(g)).collect::<Vec<_>>(),
+                (0..3).map(|g| b.version(g)).collect::<Vec<_>>()
+            );
+            assert_eq!(a.objective().to_bits(), b.objective().to_bits());
+            let checks = |s: &mut State| -> Vec<bool> {
+                (0..n).map(|u| s.removal_keeps_connected(u)).collect()
+            };
+            assert_eq!(checks(a), checks(b));
+        };
+        same(&mut copy, &mut source);
+        for st in [&mut copy, &mut source] {
+            st.move_unit(3, 0);
+            st.move_unit(6, 1);
+        }
+        same(&mut copy, &mut source);
+    }
+
     #[test]
     fn pieces_count_the_components() {
         let edges: Vec<(u32, u32)> = (0..5).map(|u| (u, u + 1)).collect();
