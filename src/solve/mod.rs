@@ -437,7 +437,14 @@ fn solve_once(norm: &Norm, opt: &Options, seed: u64) -> Result<Solution, Error> 
     let sketch = opt.contiguity && halves::applies(norm) && opt.dual_cycles > 0;
     let t = Instant::now();
     let rest = starts.split_off(1);
-    let (mut st, mut hard) = best_of(norm, starts, &centres, opt.contiguity && !sketch, !sketch)?;
+    let (mut st, mut hard) = best_of(
+        norm,
+        starts,
+        &centres,
+        opt.contiguity && !sketch,
+        !sketch,
+        None,
+    )?;
     let sketched = sketch.then(|| st.clone());
     timings.push(("local_search".to_string(), t.elapsed().as_secs_f64()));
     debug(&format!(
@@ -493,7 +500,7 @@ fn solve_once(norm: &Norm, opt: &Options, seed: u64) -> Result<Solution, Error> 
     }
     let mut st = best;
     if !st.meets_bands() && !rest.is_empty() {
-        let (other, _) = best_of(norm, rest, &centres, opt.contiguity, true)?;
+        let (other, _) = best_of(norm, rest, &centres, opt.contiguity, true, None)?;
         debug(&format!(
             "other starts: violation {:.3e} objective {:.6e}",
             other.total_violation(),
@@ -511,6 +518,7 @@ fn solve_once(norm: &Norm, opt: &Options, seed: u64) -> Result<Solution, Error> 
             &sketched.centres,
             opt.contiguity,
             true,
+            None,
         )?;
         if other.rank() < st.rank() {
             st = other;
@@ -618,15 +626,17 @@ fn exact_step(
 }
 
 /// Local search from each start in turn (with or without `contiguity` and `resplits`);
-/// the first plan that meets every band ends the search, otherwise the least violating
-/// (then shortest) plan is kept. Also returns the groups any of the searches had to
-/// re-split (the hard ones).
+/// the first plan that meets every band ends the search, and so does one that ranks
+/// before `beat` (the plan a cycle started from: it made progress, and the next cycle
+/// goes on from it). Otherwise the least violating (then shortest) plan is kept. Also
+/// returns the groups any of the searches had to re-split (the hard ones).
 fn best_of<'a>(
     norm: &'a Norm<'a>,
     starts: Vec<Vec<u32>>,
     centres: &[[f64; 2]],
     contiguity: bool,
     resplits: bool,
+    beat: Option<(bool, f64, f64)>,
 ) -> Result<(state::State<'a>, Vec<bool>), Error> {
     let mut best: Option<state::State> = None;
     let mut hard = vec![false; norm.k];
@@ -650,7 +660,10 @@ fn best_of<'a>(
         if best.as_ref().is_none_or(|b| key < b.rank()) {
             best = Some(st);
         }
-        if best.as_ref().is_some_and(|b| b.meets_bands()) {
+        if best
+            .as_ref()
+            .is_some_and(|b| b.meets_bands() || beat.is_some_and(|r| b.rank() < r))
+        {
             break;
         }
     }
@@ -722,12 +735,18 @@ fn priced_search<'a>(
     );
     let cand = dual.nearest(opt.candidates);
     let priced = greedy::assign(norm, &greedy::priced(norm, &cand, &dual.prices));
+    // The dual's own assignment is searched only where the priced start neither meets
+    // every band nor improves on `upper`: at 1M each search costs 30-60 s, and on an
+    // input whose plan just missed a band (1M `--seed 4`, one territory's locked
+    // accounts holding 94% of its potential) the second start took ~60 s in each of the
+    // first two cycles for a worse plan.
     let (next, tried) = best_of(
         norm,
         vec![priced, dual.assignment],
         &upper.centres,
         opt.contiguity,
         true,
+        Some(upper.rank()),
     )?;
     Ok((next, tried, dual.prices))
 }
