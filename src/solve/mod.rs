@@ -787,3 +787,43 @@ pub fn debug(msg: &str) {
         eprintln!("[solve] {msg}");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use ndarray::Array2;
+
+    use super::state::tests::Line;
+    use super::{Norm, best_of};
+
+    /// A start whose plan ranks before `beat` (the plan a cycle started from) ends the
+    /// search even though it misses a band: the next start is never looked at (here one
+    /// naming a territory that does not exist, which any search of it would trip over).
+    /// With a `beat` that nothing ranks before, every start is searched.
+    #[test]
+    fn a_start_that_beats_the_cycles_plan_ends_the_search() {
+        // Twelve units in three groups with bands of five: no plan meets them all.
+        let n = 12;
+        let values = Array2::from_elem((n, 1), 1.0);
+        let edges: Vec<(u32, u32)> = (0..n as u32 - 1).map(|u| (u, u + 1)).collect();
+        let line = Line::new(values, &edges, Array2::from_elem((3, 1), 5.0));
+        let p = line.problem();
+        let norm = Norm::new(&p);
+        let centres = vec![[1.5, 0.0], [5.5, 0.0], [9.5, 0.0]];
+        let blocks: Vec<u32> = (0..n).map(|u| (u / 4) as u32).collect();
+        let search = |starts: Vec<Vec<u32>>, beat| {
+            best_of(&norm, starts, &centres, true, false, beat).map(|(st, _)| st.rank())
+        };
+        let alone = search(vec![blocks.clone()], None).unwrap();
+        assert!(alone.0, "bands met: {alone:?}");
+        let unsearchable = vec![7; n];
+        let first = search(
+            vec![blocks.clone(), unsearchable.clone()],
+            Some((true, f64::INFINITY, 0.0)),
+        );
+        assert_eq!(first.unwrap(), alone);
+        let every = std::panic::catch_unwind(|| {
+            search(vec![blocks, unsearchable], Some((false, 0.0, 0.0)))
+        });
+        assert!(every.is_err(), "the second start was not searched");
+    }
+}
