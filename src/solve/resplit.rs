@@ -268,14 +268,15 @@ fn resplit(
     st: &mut State,
     d: usize,
     contiguity: bool,
-    mut first: Option<Option<AreaLp>>,
+    first: Option<Option<AreaLp>>,
 ) -> (bool, bool) {
     // Where the LP cannot meet the area's bands, the area grows: the richer units must go
     // farther than the first ring of territories can take them.
     let started = std::time::Instant::now();
-    let solved = match first.take() {
+    let solve = |groups: &[usize]| solve_area(st, Some(d), groups, MARGIN, 2);
+    let solved = match first {
         Some(lp) => lp,
-        None => solve_area(st, Some(d), &area(st, d, AREA_GROUPS), MARGIN, 2),
+        None => solve(&area(st, d, AREA_GROUPS)),
     };
     let Some(mut lp) = solved else {
         return (false, false);
@@ -287,14 +288,11 @@ fn resplit(
         // grown re-split went 24 -> 48 -> 96, the 48 LP waiting ~0.2 s for nothing).
         let grown = grown_areas(st, d, lp.area.len(), lp.units.len());
         let solved: Vec<Option<AreaLp>> = if rayon::current_num_threads() > 1 {
-            grown
-                .par_iter()
-                .map(|groups| solve_area(st, Some(d), groups, MARGIN, 2))
-                .collect()
+            grown.par_iter().map(|groups| solve(groups)).collect()
         } else {
             let mut solved = Vec::new();
             for groups in &grown {
-                let next = solve_area(st, Some(d), groups, MARGIN, 2);
+                let next = solve(groups);
                 let met = next.as_ref().is_none_or(|l| l.short <= SHORT_EPS);
                 solved.push(next);
                 if met {
