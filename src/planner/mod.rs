@@ -11,7 +11,9 @@ mod setup;
 mod team;
 mod tolerance;
 
-use constraints::{Infeasibility, caps, check_pins_fit, disruption, infeasibility, within_budget};
+use constraints::{
+    Infeasibility, caps, check_pins_fit, disruption, infeasibility, lopsided_pins, within_budget,
+};
 pub use constraints::{forced_move, territory_cap};
 
 use crate::error::{Error, InputError};
@@ -474,6 +476,7 @@ fn solve_segments(
         let (pinned, pinned_count) = setup::pinned_loads(st, am);
         let caps = caps(scenario, reps, st, &pinned_count);
         check_pins_fit(st, am, &pinned, caps.as_deref())?;
+        warnings.extend(lopsided_pins(st, am, &pinned, reps));
         let unit_accounts: Vec<f64> = (0..st.units.len())
             .map(|u| st.units.members(u).len() as f64)
             .collect();

@@ -370,3 +370,57 @@ fn a_heavy_account_bounds_the_band_from_below() {
         "{msg}"
     );
 }
+
+#[test]
+fn pins_that_leave_a_lopsided_rest_are_named_in_a_warning() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = scenario(tmp.path(), "");
+    // Lock R0012's richest accounts until they hold 90% of an average territory's
+    // potential: the rest of that territory must then be almost all accounts and almost
+    // no potential.
+    let path = tmp.path().join("gen/accounts.csv");
+    let (h, mut rows) = read_csv(&path);
+    let (o, l) = (col(&h, "owner_id"), col(&h, "locked"));
+    let (rev, prop) = (col(&h, "annual_revenue"), col(&h, "propensity"));
+    let potential = |r: &Vec<String>| -> f64 {
+        r[rev].parse::<f64>().unwrap() * r[prop].parse::<f64>().unwrap()
+    };
+    let target = rows.iter().map(potential).sum::<f64>() / 20.0;
+    let mut richest: Vec<usize> = (0..rows.len()).filter(|&i| rows[i][o] == "R0012").collect();
+    richest.sort_by(|&a, &b| potential(&rows[b]).total_cmp(&potential(&rows[a])));
+    let mut pinned = 0.0;
+    for i in richest {
+        if pinned >= 0.9 * target {
+            break;
+        }
+        pinned += potential(&rows[i]);
+        rows[i][l] = "true".into();
+    }
+    let mut w = csv::Writer::from_path(&path).unwrap();
+    w.write_record(&h).unwrap();
+    for r in &rows {
+        w.write_record(r).unwrap();
+    }
+    w.flush().unwrap();
+    // The plan still meets every band (far flung postal codes), and says why it had to.
+    let out = plan(tmp.path(), "out", &s, &[]);
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let warnings: Vec<&str> = summary["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|w| w.as_str())
+        .collect();
+    let lopsided: Vec<&&str> = warnings
+        .iter()
+        .filter(|w| w.contains("locked and late-stage accounts already carry"))
+        .collect();
+    assert_eq!(lopsided.len(), 1, "{warnings:?}");
+    assert!(
+        lopsided[0].contains("rep R0012's territory")
+            && lopsided[0].contains("of its potential target"),
+        "{}",
+        lopsided[0]
+    );
+}
