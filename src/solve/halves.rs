@@ -28,8 +28,7 @@ pub fn applies(norm: &Norm) -> bool {
 pub fn run(st: &mut State, contiguity: bool, resplits: bool) -> Vec<bool> {
     let norm = st.norm;
     let first = first_half(norm, &st.centres);
-    // A sketch (the search without re-splits) also leaves each half room at both ends.
-    balance_seam(st, &first, if resplits { 0.0 } else { SKETCH_ROOM });
+    balance_seam(st, &first, SEAM_ROOM);
     let second: Vec<bool> = first.iter().map(|&f| !f).collect();
     // Each half's Holdout holds the other half.
     let (a, b) = rayon::join(
@@ -81,25 +80,32 @@ fn search_half(st: &State, held: &[bool], contiguity: bool) -> Option<Half> {
     })
 }
 
-/// Share of a half's summed band width that a sketch keeps free at either end.
+/// Share of a half's summed band width that the search keeps free at either end.
 ///
-/// A half whose loads sit near the floor of its summed bands must bring nearly every
-/// territory down to its floor, which is slow. Cut at the median of the centres, the
-/// sketches of 100k `--seed 22` and `--seed 28` had halves at 7-14% and 86-93% of that
-/// width, and their searches took 0.3-0.6 s each.
+/// A half whose loads sit near the floor (or the ceiling) of its summed bands must bring
+/// nearly every territory down to its floor, which is slow. Cut at the median of the
+/// centres, the sketches of 100k `--seed 22` and `--seed 28` had halves at 7-14% and
+/// 86-93% of that width, and their searches took 0.3-0.6 s each.
 ///
-/// With a quarter kept free, fifteen 100k inputs took 5.04 → 4.32 s on average (worst
-/// 6.82 → 5.02 s) for plans 0.45% longer on average, within the ±6% that any change
-/// moves one input's plan by. The 1M sketch (27-73%) is untouched.
+/// First kept for the sketch only: fifteen 100k inputs took 5.04 → 4.32 s on average
+/// (worst 6.82 → 5.02 s) for plans 0.45% longer on average.
+///
+/// Then for every search: the first cycle of 1M `--seed 6` cut its halves at 14% and
+/// 86%, their repairs took 6.2 and 13.6 s, and the joined plan needed 59 s of re-splits;
+/// with the room 3.9 and 10.0 s, then 38 s. Over 1M `--seed` 3-7 the runs took 622 →
+/// 464 s in all (`--seed` 3 unchanged, 4: 117 → 106 s, 5: 48 → 42 s, 6: 244 → 170 s,
+/// 7: 180 → 109 s); gaps moved as any change moves them (21.5 → 16.5% on 4, 14.2 →
+/// 17.4% on 7, the mean 15.6 → 15.3%) and 1,704 → 1,792 territories were contiguous on
+/// average. Fifteen 100k inputs: nine unchanged, mean objective +0.05%, mean time
+/// 3.50 → 3.64 s (worst 4.43 s).
 ///
 /// Not kept:
-/// - 40% free: 4.28 s, +0.09%, but the 1M sketch moved 293 units and the run took
-///   57 s instead of 45 s.
-/// - The same room in every search, not just the sketch: +0.4-0.5%, and some inputs were
-///   6-7% longer. Each cycle moved 20-30 units against their costs.
+/// - 40% free: in the sketch, 4.28 s at 100k but the 1M sketch moved 293 units and the
+///   run took 57 s instead of 45 s. In every search, 1M `--seed` 3-7 took 483 s in all
+///   (mean gap 14.2%) but 100k 3.84 s on average, worst 4.90 s.
 /// - A cut chosen within 10% of the median for the most central halves: no faster, and
 ///   plans +0.8%.
-const SKETCH_ROOM: f64 = 0.25;
+const SEAM_ROOM: f64 = 0.25;
 
 /// Moves units across the seam until each half's loads lie between the sums of its
 /// territories' bands, metric by metric, with `room` (a share of that width) left free at
@@ -123,6 +129,14 @@ fn balance_seam(st: &mut State, first: &[bool], room: f64) -> usize {
             load[half(g)][j] += st.loads[(g, j)];
         }
     }
+    super::debug(&format!(
+        "  seam: halves at {:?}% of their summed bands",
+        (0..2)
+            .map(|h| (0..m)
+                .map(|j| ((load[h][j] - lo[h][j]) / (hi[h][j] - lo[h][j]) * 100.0).round())
+                .collect::<Vec<_>>())
+            .collect::<Vec<_>>()
+    ));
     for h in 0..2 {
         for j in 0..m {
             let free = room * (hi[h][j] - lo[h][j]);
@@ -287,10 +301,10 @@ mod tests {
     }
 
     /// Bands of 5 to 7 units; the first half holds 20, the floor of its summed bands
-    /// (20 to 28). That fits, so nothing moves; a sketch keeps a quarter of the width
+    /// (20 to 28). That fits, so nothing moves; the search keeps a quarter of the width
     /// free at either end (22 to 26), so the two units beside the seam cross into it.
     #[test]
-    fn a_sketch_leaves_each_half_room_at_both_ends() {
+    fn the_search_leaves_each_half_room_at_both_ends() {
         let (n, line) = (N, eight_on_a_line());
         let mut p = line.problem();
         p.lo = Array2::from_elem((8, 1), 5.0);
@@ -312,7 +326,7 @@ mod tests {
         let first = super::first_half(&norm, &st.centres);
         assert_eq!(first, [true, true, true, true, false, false, false, false]);
         assert_eq!(super::balance_seam(&mut st, &first, 0.0), 0);
-        assert_eq!(super::balance_seam(&mut st, &first, super::SKETCH_ROOM), 2);
+        assert_eq!(super::balance_seam(&mut st, &first, super::SEAM_ROOM), 2);
         let mut expected = assign;
         expected[20] = 3;
         expected[21] = 3;
