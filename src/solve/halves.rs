@@ -83,9 +83,9 @@ fn search_half(st: &State, held: &[bool], contiguity: bool) -> Option<Half> {
 /// Share of a half's summed band width that the search keeps free at either end.
 ///
 /// A half whose loads sit near the floor (or the ceiling) of its summed bands must bring
-/// nearly every territory down to its floor (or up to its ceiling), which is slow. Cut at the median of the
-/// centres, the sketches of 100k `--seed 22` and `--seed 28` had halves at 7-14% and
-/// 86-93% of that width, and their searches took 0.3-0.6 s each.
+/// nearly every territory down to its floor (or up to its ceiling), which is slow. Cut at
+/// the median of the centres, the sketches of 100k `--seed 22` and `--seed 28` had halves
+/// at 7-14% and 86-93% of that width, and their searches took 0.3-0.6 s each.
 ///
 /// First kept for the sketch only: fifteen 100k inputs took 5.04 → 4.32 s on average
 /// (worst 6.82 → 5.02 s) for plans 0.45% longer on average.
