@@ -226,8 +226,8 @@ fn balance_seam(st: &mut State, first: &[bool], room: f64) -> usize {
 /// pocket borders the other half's largest piece. In its half's search such a territory
 /// reaches only the few units of its pocket, and repair spends seconds on bands it
 /// cannot meet (1M `--seed 7`, the first cycle: eight territories in Chicago sharing 40
-/// units, cut off by units the seam had moved; 31 of the half's 35 out of band after
-/// 17 s of repair). Returns how many changed halves.
+/// units, cut off by units the seam had moved: after 17 s of repair their shortfall
+/// was still 31 of the half's band violation of 35). Returns how many changed halves.
 fn flip_pockets(st: &State, first: &mut [bool]) -> usize {
     let n = st.assign.len();
     let adjacency = st.norm.p.adjacency;
