@@ -43,6 +43,15 @@ impl Dual {
             .map(|c| c[..l.min(c.len())].to_vec())
             .collect()
     }
+
+    /// The priced start: every unit's `l` nearest groups re-costed with the dual's band
+    /// prices, then the regret-ordered capacitated assignment.
+    pub fn priced_start(&self, norm: &Norm, l: usize) -> Vec<u32> {
+        super::greedy::assign(
+            norm,
+            &super::greedy::priced(norm, &self.nearest(l), &self.prices),
+        )
+    }
 }
 
 /// Groups per unit the subgradient steps consider. The final evaluation of an `exact`

@@ -13,7 +13,7 @@ use rayon::prelude::*;
 
 use super::holdout::Holdout;
 use super::{LpMode, NO_HOME, Norm, Options, Problem, Realign, Solution};
-use super::{bound, greedy, local_search, state};
+use super::{bound, local_search, state};
 use crate::error::Error;
 use crate::geometry::Coordinates;
 
@@ -55,10 +55,7 @@ pub(super) fn solve(norm: &Norm, opt: &Options, blocks: usize) -> Result<Option<
         None,
         false,
     );
-    let priced = greedy::assign(
-        norm,
-        &greedy::priced(norm, &dual.nearest(opt.candidates), &dual.prices),
-    );
+    let priced = dual.priced_start(norm, opt.candidates);
     let block_of = cluster_groups(
         norm,
         &state::centres_of(norm, &priced, &centres),

@@ -413,12 +413,9 @@ fn solve_once(norm: &Norm, opt: &Options, seed: u64) -> Result<Solution, Error> 
         false,
     );
     let mut prices = dual.prices.clone();
-    let cand = dual.nearest(opt.candidates);
+    let priced = dual.priced_start(norm, opt.candidates);
     starts.insert(0, dual.assignment);
-    starts.insert(
-        0,
-        greedy::assign(norm, &greedy::priced(norm, &cand, &dual.prices)),
-    );
+    starts.insert(0, priced);
     if let Some(b) = books {
         starts.insert(1, b);
     }
@@ -662,8 +659,7 @@ fn sketch_centres<'a>(
             Some((prices, 1.0)),
             false,
         );
-        let cand = dual.nearest(opt.candidates);
-        let priced = greedy::assign(norm, &greedy::priced(norm, &cand, &dual.prices));
+        let priced = dual.priced_start(norm, opt.candidates);
         *prices = dual.prices;
         centres = state::centres_of(norm, &priced, &centres);
         seed::relocate_starved(norm, &priced, &mut centres);
@@ -785,8 +781,7 @@ fn priced_search<'a>(
         Some((warm, 1.0)),
         false,
     );
-    let cand = dual.nearest(opt.candidates);
-    let priced = greedy::assign(norm, &greedy::priced(norm, &cand, &dual.prices));
+    let priced = dual.priced_start(norm, opt.candidates);
     // The dual's own assignment is searched only where the priced start neither meets
     // every band nor improves on `upper`: at 1M each search costs 30-60 s, and on an
     // input whose plan just missed a band (1M `--seed 4`, one territory's locked
