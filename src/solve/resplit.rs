@@ -14,6 +14,8 @@
 //! `--seed 3`: a dozen such territories stayed out of band in every cycle).
 
 use good_lp::{Expression, ProblemVariables, Solution, SolverModel, Variable, variable};
+use std::collections::VecDeque;
+
 use rayon::prelude::*;
 
 use super::state::{BAND_EPS as EPS, Scope, State, band_violation};
@@ -49,6 +51,12 @@ const AREA_MAX_UNITS: usize = 5_000;
 /// repair takes on such territories but not always mends them): later passes re-split
 /// those too, never again one whose re-split was refused. Every territory a re-split was
 /// tried for is marked in `tried`.
+///
+/// Territories far enough apart are re-split side by side, each on its own copy of the
+/// plan as the batch found it (see [`next_batch`]), and their changes are merged, the
+/// costliest first; one whose changes reach a territory merged before it is re-split
+/// again on the merged plan. What a batch holds and the order it is merged in depend on
+/// the plan alone, so the plans are the same on any number of threads.
 pub fn resplit_pass(st: &mut State, contiguity: bool, tried: &mut [bool]) -> usize {
     let k = st.norm.k;
     let mut refused = vec![false; k];
@@ -70,44 +78,70 @@ pub fn resplit_pass(st: &mut State, contiguity: bool, tried: &mut [bool]) -> usi
             violated.sort_unstable();
         }
         let before = kept;
-        let mut ahead: Vec<Ahead> = Vec::new();
-        for (i, &d) in violated.iter().enumerate() {
-            tried[d] = true;
-            for attempt in 0..TRIES {
-                if st.group_violation(d) <= EPS {
-                    break;
+        let mut queue: VecDeque<usize> = violated.into();
+        loop {
+            let batch = next_batch(st, &mut queue, tried);
+            if batch.is_empty() {
+                break;
+            }
+            let started = std::time::Instant::now();
+            let snapshot = &*st;
+            let outcomes: Vec<Outcome> = batch
+                .par_iter()
+                .map(|&d| resplit_territory(snapshot, d, contiguity))
+                .collect();
+            // Merged costliest first: where two collide, the one re-split again on the
+            // merged plan is the cheaper (at 1M `--seed 4`, a territory whose four
+            // 96-territory re-splits took 3 s was twice re-split again for a neighbour's
+            // 0.2 s one).
+            let mut outcomes: Vec<(usize, Outcome)> = outcomes.into_iter().enumerate().collect();
+            outcomes.sort_by_key(|(i, out)| (std::cmp::Reverse(out.work), *i));
+            let mut taken = vec![false; k];
+            let mut again = Vec::new();
+            let mut fresh = true;
+            for (i, out) in outcomes {
+                if out.changed.iter().any(|&g| taken[g]) {
+                    again.push((i, out.d));
+                    continue;
                 }
-                // A first LP solved ahead on a plan that has changed since is solved again,
-                // with the next ones, on the plan as it is.
-                let first = if attempt == 0 {
-                    if !ahead.iter().any(|a| a.d == d && a.holds(st)) {
-                        ahead = Ahead::solve(st, &violated[i..]);
-                    }
-                    ahead
-                        .iter()
-                        .position(|a| a.d == d)
-                        .map(|at| ahead.swap_remove(at).lp)
+                for &g in &out.changed {
+                    taken[g] = true;
+                }
+                if fresh {
+                    // Found on this very plan: taken whole, bit for bit.
+                    fresh = false;
+                    *st = out.plan;
                 } else {
-                    None
-                };
-                let (was_kept, whole_short) = resplit(st, d, contiguity, first);
-                if whole_short {
+                    merge(st, &out);
+                }
+                tried[out.d] = true;
+                kept += out.kept;
+                if out.whole_short {
                     // The area was the whole plan and even its LP fell short: no other
                     // re-split can meet the bands (a block of a large plan given too hard
                     // a share of its seats retried this for 85 s).
-                    kept += usize::from(was_kept);
                     break 'passes;
                 }
-                if !was_kept {
-                    refused[d] = true;
+                if out.kept > 0 {
+                    in_a_row = 0;
+                }
+                if out.refused {
+                    refused[out.d] = true;
                     in_a_row += 1;
                     if in_a_row == REFUSED_IN_A_ROW {
                         break 'passes;
                     }
-                    break;
                 }
-                in_a_row = 0;
-                kept += 1;
+            }
+            super::debug(&format!(
+                "resplit batch {batch:?}: {} again, {:?}",
+                again.len(),
+                started.elapsed()
+            ));
+            // Back to the front of the queue, in queue order.
+            again.sort_unstable();
+            for (_, d) in again.into_iter().rev() {
+                queue.push_front(d);
             }
         }
         if kept == before || st.meets_bands() {
@@ -115,6 +149,113 @@ pub fn resplit_pass(st: &mut State, contiguity: bool, tried: &mut [bool]) -> usi
         }
     }
     kept
+}
+
+/// Territories re-split side by side at most: a batch is re-split in full before its
+/// refusals are counted, so a larger one wastes more where bands are too tight to mend.
+const BATCH: usize = 4;
+
+/// The next territories of `queue` to re-split side by side, in queue order: each still
+/// out of band, and its first area and that area's neighbours clear of every earlier
+/// one's (an area's repair works on its groups and spills into their neighbours). The
+/// rest stay queued, in order; mended ones leave the queue, marked in `tried`.
+/// With a disruption budget (shared by every territory) territories go one at a time.
+fn next_batch(st: &State, queue: &mut VecDeque<usize>, tried: &mut [bool]) -> Vec<usize> {
+    let width = if st.moved.is_empty() { BATCH } else { 1 };
+    let mut claimed = vec![false; st.norm.k];
+    let mut batch = Vec::new();
+    let mut rest = VecDeque::new();
+    while let Some(d) = queue.pop_front() {
+        if st.group_violation(d) <= EPS {
+            tried[d] = true;
+            continue;
+        }
+        if batch.len() == width {
+            rest.push_back(d);
+            continue;
+        }
+        let groups = area(st, d, AREA_GROUPS);
+        let mut reach: Vec<usize> = groups
+            .iter()
+            .flat_map(|&g| st.adjacent_groups(g))
+            .chain(groups.iter().copied())
+            .collect();
+        reach.sort_unstable();
+        reach.dedup();
+        if reach.iter().any(|&g| claimed[g]) {
+            rest.push_back(d);
+            continue;
+        }
+        for g in reach {
+            claimed[g] = true;
+        }
+        batch.push(d);
+    }
+    *queue = rest;
+    batch
+}
+
+/// What the re-splits of one territory did, on its own copy of the plan.
+struct Outcome<'a> {
+    d: usize,
+    plan: State<'a>,
+    /// The groups whose contents differ from the plan the batch started from.
+    changed: Vec<usize>,
+    kept: usize,
+    refused: bool,
+    whole_short: bool,
+    /// LP variables solved for, summed over its re-splits.
+    work: usize,
+}
+
+/// Re-splits the area around `d`, on a copy of `st`, up to `TRIES` times while each is
+/// kept and `d` is still out of band.
+fn resplit_territory<'a>(st: &State<'a>, d: usize, contiguity: bool) -> Outcome<'a> {
+    let mut plan = st.clone();
+    let (mut kept, mut refused, mut whole_short, mut work) = (0, false, false, 0);
+    for _ in 0..TRIES {
+        if plan.group_violation(d) <= EPS {
+            break;
+        }
+        let tried = resplit(&mut plan, d, contiguity);
+        kept += usize::from(tried.kept);
+        work += tried.variables;
+        if tried.whole_short {
+            whole_short = true;
+            break;
+        }
+        if !tried.kept {
+            refused = true;
+            break;
+        }
+    }
+    // A refused re-split gives the plan back whole, versions included.
+    let changed = (0..st.norm.k)
+        .filter(|&g| plan.version(g) != st.version(g))
+        .collect();
+    Outcome {
+        d,
+        plan,
+        changed,
+        kept,
+        refused,
+        whole_short,
+        work,
+    }
+}
+
+/// Replays on `st` the moves of `out`, whose changed groups nothing merged before it
+/// touched: every unit it moved ends in one of them.
+fn merge(st: &mut State, out: &Outcome) {
+    for &g in &out.changed {
+        for &u in &out.plan.members[g] {
+            let u = u as usize;
+            let h = out.plan.assign[u] as usize;
+            if st.assign[u] as usize != h {
+                st.move_unit(u, h);
+            }
+        }
+    }
 }
 
 /// Improvement by re-splits, on a plan that meets every band: the plan is tiled into
@@ -261,58 +402,47 @@ fn area(st: &State, d: usize, size: usize) -> Vec<usize> {
 /// A unit the LP split: its largest share, the unit, and its (share, group) pairs.
 type Split = (f64, usize, Vec<(f64, usize)>);
 
-/// One re-split of the area around `d`. Returns whether it was kept, and whether its area
-/// was the whole plan with an LP short of the bands.
-/// `first`, where given, is the first LP (of `AREA_GROUPS` territories), solved ahead.
-fn resplit(
-    st: &mut State,
-    d: usize,
-    contiguity: bool,
-    first: Option<Option<AreaLp>>,
-) -> (bool, bool) {
+/// One re-split of the area around `d`: whether it was kept, whether its area was the
+/// whole plan with an LP short of the bands, and the LP variables it solved for (the work
+/// it took, as a measure that does not depend on the machine).
+struct Tried {
+    kept: bool,
+    whole_short: bool,
+    variables: usize,
+}
+
+/// One re-split of the area around `d`.
+fn resplit(st: &mut State, d: usize, contiguity: bool) -> Tried {
     // Where the LP cannot meet the area's bands, the area grows: the richer units must go
-    // farther than the first ring of territories can take them.
+    // farther than the first ring of territories can take them. One size after another,
+    // up to the first that meets its bands (solved side by side, the 48 and 96 LPs each
+    // took longer than alone, and half the grown re-splits at 1M did not need the 96).
     let started = std::time::Instant::now();
     let solve = |groups: &[usize]| solve_area(st, Some(d), groups, MARGIN, 2);
-    let solved = match first {
-        Some(lp) => lp,
-        None => solve(&area(st, d, AREA_GROUPS)),
+    let mut tried = Tried {
+        kept: false,
+        whole_short: false,
+        variables: 0,
     };
-    let Some(mut lp) = solved else {
-        return (false, false);
+    let Some(mut lp) = solve(&area(st, d, AREA_GROUPS)) else {
+        return tried;
     };
+    tried.variables += lp.variables;
     if lp.short > SHORT_EPS {
-        // The grown areas the loop of one size after another would solve are known from
-        // their units alone, so with threads to spare they are solved side by side and
-        // the first that meets its bands is taken: the same LP, sooner (at 1M every
-        // grown re-split went 24 -> 48 -> 96, the 48 LP waiting ~0.2 s for nothing).
-        let grown = grown_areas(st, d, lp.area.len(), lp.units.len());
-        let solved: Vec<Option<AreaLp>> = if rayon::current_num_threads() > 1 {
-            grown.par_iter().map(|groups| solve(groups)).collect()
-        } else {
-            let mut solved = Vec::new();
-            for groups in &grown {
-                let next = solve(groups);
-                let met = next.as_ref().is_none_or(|l| l.short <= SHORT_EPS);
-                solved.push(next);
-                if met {
-                    break;
-                }
-            }
-            solved
-        };
-        for next in solved {
-            let Some(next) = next else {
-                return (false, false);
+        for groups in grown_areas(st, d, lp.area.len(), lp.units.len()) {
+            let Some(next) = solve(&groups) else {
+                return tried;
             };
+            tried.variables += next.variables;
             lp = next;
             if lp.short <= SHORT_EPS {
                 break;
             }
         }
     }
-    let whole_short = lp.short > SHORT_EPS && lp.area.len() == st.norm.k;
-    (apply(st, d, lp, started.elapsed(), contiguity), whole_short)
+    tried.whole_short = lp.short > SHORT_EPS && lp.area.len() == st.norm.k;
+    tried.kept = apply(st, d, lp, started.elapsed(), contiguity);
+    tried
 }
 
 /// The areas a re-split around `d` grows through, in order, after a first area of
@@ -335,57 +465,6 @@ fn grown_areas(st: &State, d: usize, mut groups: usize, mut units: usize) -> Vec
         grown.push(next);
     }
     grown
-}
-
-/// A first re-split LP solved ahead, side by side with others, and what it read: the
-/// versions and centres of its area's territories and of their neighbours (whose units
-/// make the territory graph the area was grown on). While they are unchanged, the LP is
-/// the one a re-split would solve now, so a pass gives the same plan, move for move, as
-/// one solved at a time (1M: 15 first LPs of ~0.1 s each ran one after another).
-struct Ahead {
-    d: usize,
-    read: Vec<(usize, u64, [f64; 2])>,
-    lp: Option<AreaLp>,
-}
-
-impl Ahead {
-    /// The first LPs of the next territories of `violated` still out of band, as many
-    /// as there are threads (one thread: only the first, as without looking ahead).
-    fn solve(st: &State, violated: &[usize]) -> Vec<Ahead> {
-        let width = rayon::current_num_threads().max(1);
-        let next: Vec<usize> = violated
-            .iter()
-            .copied()
-            .filter(|&d| st.group_violation(d) > EPS)
-            .take(width)
-            .collect();
-        next.par_iter()
-            .map(|&d| {
-                let groups = area(st, d, AREA_GROUPS);
-                let mut read: Vec<usize> = groups
-                    .iter()
-                    .flat_map(|&g| st.adjacent_groups(g))
-                    .chain(groups.iter().copied())
-                    .collect();
-                read.sort_unstable();
-                read.dedup();
-                Ahead {
-                    d,
-                    read: read
-                        .into_iter()
-                        .map(|g| (g, st.version(g), st.centres[g]))
-                        .collect(),
-                    lp: solve_area(st, Some(d), &groups, MARGIN, 2),
-                }
-            })
-            .collect()
-    }
-
-    fn holds(&self, st: &State) -> bool {
-        self.read
-            .iter()
-            .all(|&(g, v, c)| st.version(g) == v && st.centres[g] == c)
-    }
 }
 
 /// Band slack (normalised) below which the LP met every band of its area.
@@ -809,6 +888,60 @@ mod tests {
         );
     }
 
+    /// Sixty territories of three units on a line, exact bands, one unit pushed over the
+    /// border at territory 0 and at territory 50: the two are re-split side by side, in one
+    /// batch, and the merged plan meets every band, with loads and member lists that agree
+    /// with its assignment, the same on one thread and on two.
+    #[test]
+    fn far_apart_resplits_run_side_by_side_and_merge_whole() {
+        let k = 60;
+        let n = 3 * k;
+        let edges: Vec<(u32, u32)> = (0..n as u32 - 1).map(|u| (u, u + 1)).collect();
+        let line = Line::new(
+            Array2::from_elem((n, 1), 1.0),
+            &edges,
+            Array2::from_elem((k, 1), 3.0),
+        );
+        let p = line.problem();
+        let norm = Norm::new(&p);
+        let mut assign: Vec<u32> = (0..n).map(|u| (u / 3) as u32).collect();
+        assign[3] = 0;
+        assign[153] = 50;
+        let centres = (0..k).map(|g| [(3 * g + 1) as f64, 0.0]).collect();
+        let start = State::new(&norm, assign, centres);
+        let violated: Vec<usize> = (0..k).filter(|&g| start.group_violation(g) > 0.0).collect();
+        assert_eq!(violated, vec![0, 1, 50, 51]);
+        // 0 and 50 go into the first batch; their neighbours wait, in order.
+        let mut queue: std::collections::VecDeque<usize> = violated.into();
+        let batch = super::next_batch(&start, &mut queue, &mut vec![false; k]);
+        assert_eq!(batch, vec![0, 50]);
+        assert_eq!(queue, vec![1, 51]);
+        let on = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            let mut st = start.clone();
+            let kept = pool.install(|| super::resplit_pass(&mut st, false, &mut vec![false; k]));
+            assert_eq!(kept, 2);
+            st
+        };
+        let st = on(2);
+        assert!(st.meets_bands(), "{:?}", st.assign);
+        let loads = crate::solve::state::loads_of(&norm, &st.assign);
+        assert!(
+            loads
+                .iter()
+                .zip(st.loads.iter())
+                .all(|(a, b)| (a - b).abs() < 1e-9)
+        );
+        for (g, members) in st.members.iter().enumerate() {
+            assert!(members.iter().all(|&u| st.assign[u as usize] as usize == g));
+        }
+        assert_eq!(st.members.iter().map(Vec::len).sum::<usize>(), n);
+        assert_eq!(on(1).assign, st.assign);
+    }
+
     /// Two territories of three units each on a line, interleaved at their border: the
     /// bands hold, and the area's LP finds the shorter plan with the same counts.
     #[test]
@@ -835,7 +968,7 @@ mod tests {
     }
 
     /// A re-split grows 24 -> 48 -> 96 territories, and no further than the plan, nor past
-    /// the unit cap; `resplit` solves exactly these areas, side by side or one by one.
+    /// the unit cap; `resplit` solves these areas one by one, up to the first that meets its bands.
     #[test]
     fn grown_areas_double_up_to_the_plan_and_the_unit_cap() {
         let sizes = |groups: usize, per: usize| {
