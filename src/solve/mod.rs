@@ -649,11 +649,12 @@ fn sketch_centres<'a>(
     prices: &mut Array2<f64>,
 ) -> state::State<'a> {
     let mut centres = st.centres.clone();
+    let upper = st.objective();
     for _ in 0..SKETCH_ROUNDS {
         let dual = bound::lagrangian(
             norm,
             &centres,
-            st.objective(),
+            upper,
             false,
             opt.bound_iterations / 4,
             Some((prices, 1.0)),

@@ -13,9 +13,9 @@
 //! potential each, found by giving away richer units all around (generated 1M instance,
 //! `--seed 3`: a dozen such territories stayed out of band in every cycle).
 
-use good_lp::{Expression, ProblemVariables, Solution, SolverModel, Variable, variable};
 use std::collections::VecDeque;
 
+use good_lp::{Expression, ProblemVariables, Solution, SolverModel, Variable, variable};
 use rayon::prelude::*;
 
 use super::state::{BAND_EPS as EPS, Scope, State, band_violation};
@@ -86,20 +86,19 @@ pub fn resplit_pass(st: &mut State, contiguity: bool, tried: &mut [bool]) -> usi
             }
             let started = std::time::Instant::now();
             let snapshot = &*st;
-            let outcomes: Vec<Outcome> = batch
+            let mut outcomes: Vec<(usize, Outcome)> = batch
                 .par_iter()
-                .map(|&d| resplit_territory(snapshot, d, contiguity))
+                .enumerate()
+                .map(|(i, &d)| (i, resplit_territory(snapshot, d, contiguity)))
                 .collect();
             // Merged costliest first: where two collide, the one re-split again on the
             // merged plan is the cheaper (at 1M `--seed 4`, a territory whose four
             // 96-territory re-splits took 3 s was twice re-split again for a neighbour's
             // 0.2 s one).
-            let mut outcomes: Vec<(usize, Outcome)> = outcomes.into_iter().enumerate().collect();
             outcomes.sort_by_key(|(i, out)| (std::cmp::Reverse(out.work), *i));
             let mut taken = vec![false; k];
             let mut again = Vec::new();
-            let mut fresh = true;
-            for (i, out) in outcomes {
+            for (merged, (i, out)) in outcomes.into_iter().enumerate() {
                 if out.changed.iter().any(|&g| taken[g]) {
                     again.push((i, out.d));
                     continue;
@@ -107,9 +106,9 @@ pub fn resplit_pass(st: &mut State, contiguity: bool, tried: &mut [bool]) -> usi
                 for &g in &out.changed {
                     taken[g] = true;
                 }
-                if fresh {
-                    // Found on this very plan: taken whole, bit for bit.
-                    fresh = false;
+                if merged == 0 {
+                    // The first never collides, and was found on this very plan: taken
+                    // whole, bit for bit.
                     *st = out.plan;
                 } else {
                     merge(st, &out);
