@@ -377,7 +377,9 @@ fn swap_pass(
             continue;
         }
         let best = match &cache[g] {
-            Some(c) if !global && c.holds(st) => c.best,
+            // An exchange refused on contiguity is refused again while neither group
+            // has changed (a refused exchange is undone, versions and all).
+            Some(c) if !global && c.holds(st) => c.best.filter(|_| !c.refused),
             _ => {
                 let c = Cached::of(st, g);
                 let best = c.best;
@@ -387,10 +389,12 @@ fn swap_pass(
                 best
             }
         };
-        if let Some((u, v)) = best
-            && trade(st, u, v, contiguity)
-        {
-            applied += 1;
+        if let Some((u, v)) = best {
+            if trade(st, u, v, contiguity) {
+                applied += 1;
+            } else if let Some(c) = cache[g].as_mut().filter(|_| !global) {
+                c.refused = true;
+            }
         }
     }
     applied
@@ -401,6 +405,8 @@ fn swap_pass(
 struct Cached {
     best: Option<(usize, usize)>,
     read: Vec<(usize, u64)>,
+    /// `best` was tried and refused (it would split a group).
+    refused: bool,
 }
 
 impl Cached {
@@ -410,7 +416,11 @@ impl Cached {
             .chain(near)
             .map(|h| (h, st.version(h)))
             .collect();
-        Cached { best, read }
+        Cached {
+            best,
+            read,
+            refused: false,
+        }
     }
 
     fn holds(&self, st: &State) -> bool {
