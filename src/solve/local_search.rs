@@ -220,6 +220,12 @@ fn evaluate(st: &State, u: usize, h: usize) -> (f64, f64) {
     (dv, dc)
 }
 
+/// Whether moving `u` into `h` is accepted in `mode` on the plan as it stands.
+fn accepted(st: &State, mode: Mode, u: usize, h: usize) -> bool {
+    let (dv, dc) = evaluate(st, u, h);
+    accept(mode, dv, dc)
+}
+
 fn accept(mode: Mode, dv: f64, dc: f64) -> bool {
     match mode {
         Mode::Repair => dv < -EPS,
@@ -276,7 +282,8 @@ fn pass(
         })
         .flatten()
         .collect();
-    proposals.sort_by(|a, b| {
+    // Each unit proposes once, so the order is total.
+    proposals.par_sort_unstable_by(|a, b| {
         a.0.total_cmp(&b.0)
             .then(a.1.total_cmp(&b.1))
             .then(a.2.cmp(&b.2))
@@ -290,11 +297,9 @@ fn pass(
         if g == h || st.members[g].len() <= 1 {
             continue;
         }
-        if !st.touches(u, h) {
-            continue;
-        }
-        let (dv, dc) = evaluate(st, u, h);
-        if !accept(mode, dv, dc) {
+        // While neither group has changed in this round, the proposal stands as it was
+        // found: `u` still borders `h`, and the move's effect reads only their loads.
+        if (touched[g] || touched[h]) && !(st.touches(u, h) && accepted(st, mode, u, h)) {
             continue;
         }
         if contiguity && !st.removal_keeps_connected(u) {
@@ -328,16 +333,18 @@ fn units_near(st: &State, active: &[bool]) -> Vec<u32> {
             })
             .collect();
     }
-    let mut units: Vec<u32> = Vec::with_capacity(size * 4);
+    // Marked, then read off in order: sorting the members and their neighbours took
+    // longer than a look at every unit's mark.
+    let mut near = vec![false; n];
     for g in groups {
         for &u in &st.members[g] {
-            units.push(u);
-            units.extend_from_slice(adjacency.of(u as usize));
+            near[u as usize] = true;
+            for &v in adjacency.of(u as usize) {
+                near[v as usize] = true;
+            }
         }
     }
-    units.sort_unstable();
-    units.dedup();
-    units
+    (0..n as u32).filter(|&u| near[u as usize]).collect()
 }
 
 /// Exchanges between each violated group and a neighbouring group: fixes the cases where
