@@ -200,7 +200,10 @@ fn balance_seam(st: &mut State, first: &[bool], room: f64) -> usize {
         for u in (0..n).filter(|&u| on_seam[u]) {
             let g = st.assign[u] as usize;
             let a = half(g);
-            let across = adjacency.of(u).iter().map(|&v| st.assign[v as usize] as usize);
+            let across = adjacency
+                .of(u)
+                .iter()
+                .map(|&v| st.assign[v as usize] as usize);
             if st.members[g].len() <= 1 {
                 continue;
             }
