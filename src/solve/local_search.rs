@@ -298,8 +298,10 @@ fn pass(
             continue;
         }
         // While neither group has changed in this round, the proposal stands as it was
-        // found: `u` still borders `h`, and the move's effect reads only their loads.
-        if (touched[g] || touched[h]) && !(st.touches(u, h) && accepted(st, mode, u, h)) {
+        // found: `u` still borders `h`, and the move's effect reads only their loads
+        // (and the disruption budget, which every move changes).
+        let changed = touched[g] || touched[h] || !st.moved.is_empty();
+        if changed && !(st.touches(u, h) && accepted(st, mode, u, h)) {
             continue;
         }
         if contiguity && !st.removal_keeps_connected(u) {
