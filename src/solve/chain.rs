@@ -72,29 +72,32 @@ fn pick(st: &mut State, from: usize, to: usize, contiguity: bool) -> Option<usiz
     if st.members[from].len() <= 1 {
         return None;
     }
-    let mut border: Vec<usize> = st.members[from]
+    let shared: &State = st;
+    let mut ranked: Vec<(f64, f64, usize)> = shared.members[from]
         .iter()
         .map(|&u| u as usize)
-        .filter(|&u| st.touches(u, to))
-        .collect();
-    border.sort_unstable();
-    let mut ranked: Vec<(f64, f64, usize)> = border
-        .into_iter()
+        .filter(|&u| shared.touches(u, to))
         .map(|u| {
-            let dv = st.move_delta_violation(u, to);
-            let dc = st.cost(u, to) - st.cost(u, from);
+            let dv = shared.move_delta_violation(u, to);
+            let dc = shared.cost(u, to) - shared.cost(u, from);
             (dv, dc, u)
         })
         .collect();
-    ranked.sort_by(|a, b| {
+    // Units are distinct, so the order is total: the members' order does not matter,
+    // and without contiguity the least is the pick.
+    let order = |a: &(f64, f64, usize), b: &(f64, f64, usize)| {
         a.0.total_cmp(&b.0)
             .then(a.1.total_cmp(&b.1))
             .then(a.2.cmp(&b.2))
-    });
+    };
+    if !contiguity {
+        return ranked.iter().min_by(|a, b| order(a, b)).map(|r| r.2);
+    }
+    ranked.sort_unstable_by(order);
     ranked
         .into_iter()
         .map(|(_, _, u)| u)
-        .find(|&u| !contiguity || st.removal_keeps_connected(u))
+        .find(|&u| st.removal_keeps_connected(u))
 }
 
 /// One round of chains, one per violated territory at most. Returns chains applied.
