@@ -91,7 +91,7 @@ fn pick(st: &mut State, from: usize, to: usize, contiguity: bool) -> Option<usiz
             .then(a.2.cmp(&b.2))
     };
     if !contiguity {
-        return ranked.iter().min_by(|a, b| order(a, b)).map(|r| r.2);
+        return ranked.into_iter().min_by(order).map(|r| r.2);
     }
     ranked.sort_unstable_by(order);
     ranked

@@ -289,6 +289,8 @@ fn pass(
             .then(a.2.cmp(&b.2))
     });
 
+    // A disruption budget is read by every move: a change anywhere can refuse one.
+    let budget = !st.moved.is_empty();
     let mut applied = 0;
     let mut touched = vec![false; st.norm.k];
     for (_, _, u, h) in proposals {
@@ -298,9 +300,8 @@ fn pass(
             continue;
         }
         // While neither group has changed in this round, the proposal stands as it was
-        // found: `u` still borders `h`, and the move's effect reads only their loads
-        // (and the disruption budget, which every move changes).
-        let changed = touched[g] || touched[h] || !st.moved.is_empty();
+        // found: `u` still borders `h`, and the move's effect reads only their loads.
+        let changed = budget || touched[g] || touched[h];
         if changed && !(st.touches(u, h) && accepted(st, mode, u, h)) {
             continue;
         }
@@ -386,9 +387,7 @@ fn swap_pass(
             continue;
         }
         let best = match &cache[g] {
-            // An exchange refused on contiguity is refused again while neither group
-            // has changed (a refused exchange is undone, versions and all).
-            Some(c) if !global && c.holds(st) => c.best.filter(|_| !c.refused),
+            Some(c) if !global && c.holds(st) => c.best,
             _ => {
                 let c = Cached::of(st, g);
                 let best = c.best;
@@ -402,7 +401,9 @@ fn swap_pass(
             if trade(st, u, v, contiguity) {
                 applied += 1;
             } else if let Some(c) = cache[g].as_mut().filter(|_| !global) {
-                c.refused = true;
+                // Refused on contiguity, and refused again while neither group changes
+                // (a refused exchange is undone, versions and all): not tried again.
+                c.best = None;
             }
         }
     }
@@ -414,8 +415,6 @@ fn swap_pass(
 struct Cached {
     best: Option<(usize, usize)>,
     read: Vec<(usize, u64)>,
-    /// `best` was tried and refused (it would split a group).
-    refused: bool,
 }
 
 impl Cached {
@@ -425,11 +424,7 @@ impl Cached {
             .chain(near)
             .map(|h| (h, st.version(h)))
             .collect();
-        Cached {
-            best,
-            read,
-            refused: false,
-        }
+        Cached { best, read }
     }
 
     fn holds(&self, st: &State) -> bool {
