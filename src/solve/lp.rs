@@ -5,6 +5,7 @@
 //! each unit goes to its largest share of Clarabel's interior-point solution. Whole (every
 //! group a candidate), its band duals are prices for that dual (`band_prices`).
 
+use clarabel::solver::{IPSolver, SolverStatus};
 use good_lp::constraint::ConstraintReference;
 use good_lp::solvers::clarabel::ClarabelProblem;
 use good_lp::solvers::{DualValues, SolutionWithDual};
@@ -13,6 +14,7 @@ use ndarray::Array2;
 
 use super::Norm;
 use super::candidates::nearest;
+use super::race::{Stop, Stopped};
 
 pub struct LpResult {
     /// Σ band slack in normalised units: 0 when every band can be met.
@@ -48,6 +50,33 @@ pub(super) fn assignment_model(
         model.add_constraint(row.eq(1.0));
     }
     model
+}
+
+/// Solves `model` as good_lp's Clarabel backend does (same settings, the same answers
+/// taken as solved), unless `stop` is set before or during the interior-point steps.
+/// Returns the primal values by variable index (the order the variables were added in),
+/// or None where the solver found no solution.
+pub(super) fn solve_stoppable(
+    model: ClarabelProblem,
+    stop: &Stop,
+) -> Result<Option<Vec<f64>>, Stopped> {
+    if stop.is_set() {
+        return Err(Stopped);
+    }
+    let Ok(mut solver) = model.try_into_solver() else {
+        return Ok(None);
+    };
+    let callback = stop.clone();
+    solver.set_termination_callback(move |_| callback.is_set());
+    solver.solve();
+    Ok(match solver.solution.status {
+        SolverStatus::Solved
+        | SolverStatus::AlmostSolved
+        | SolverStatus::AlmostDualInfeasible
+        | SolverStatus::DualInfeasible => Some(std::mem::take(&mut solver.solution.x)),
+        SolverStatus::CallbackTerminated => return Err(Stopped),
+        _ => None,
+    })
 }
 
 /// The elastic LP on candidate lists: the model and what reading it back needs.

@@ -26,6 +26,7 @@ mod holdout;
 mod local_search;
 mod lp;
 mod polish;
+mod race;
 mod relay;
 mod resplit;
 mod seed;

@@ -15,9 +15,10 @@
 
 use std::collections::VecDeque;
 
-use good_lp::{Expression, ProblemVariables, Solution, SolverModel, Variable, variable};
+use good_lp::{Expression, ProblemVariables, SolverModel, Variable, variable};
 use rayon::prelude::*;
 
+use super::race::{self, Stop, Stopped};
 use super::state::{BAND_EPS as EPS, Scope, State, band_violation};
 
 /// Territories in a re-split area: the first try, and the most it grows to while the LP
@@ -302,7 +303,18 @@ pub fn improve_pass(
         let snapshot = &*st;
         let lps: Vec<Option<AreaLp>> = tiles
             .par_iter()
-            .map(|(_, groups)| solve_area(snapshot, None, groups, IMPROVE_MARGIN, steps))
+            .map(|(_, groups)| {
+                solve_area(
+                    snapshot,
+                    None,
+                    groups,
+                    IMPROVE_MARGIN,
+                    steps,
+                    &Stop::never(),
+                )
+                .ok()
+                .flatten()
+            })
             .collect();
         let lp_time = started.elapsed();
         // A group's version names its contents (a refused re-split gives the plan back
@@ -414,31 +426,37 @@ struct Tried {
 fn resplit(st: &mut State, d: usize, contiguity: bool) -> Tried {
     // Where the LP cannot meet the area's bands, the area grows: the richer units must go
     // farther than the first ring of territories can take them. One size after another,
-    // up to the first that meets its bands (solved side by side, the 48 and 96 LPs each
-    // took longer than alone, and half the grown re-splits at 1M did not need the 96).
+    // up to the first that meets its bands (half the grown re-splits at 1M did not need
+    // the 96). The grown areas' LPs start beside the smaller ones only where a thread is
+    // idle, and stop once a smaller one meets its bands (see `race.rs`; solved side by
+    // side regardless, the 48 and 96 LPs each took longer than alone).
     let started = std::time::Instant::now();
-    let solve = |groups: &[usize]| solve_area(st, Some(d), groups, MARGIN, 2);
+    let first = area(st, d, AREA_GROUPS);
+    let units = first.iter().map(|&g| st.members[g].len()).sum();
+    let mut areas = vec![first];
+    areas.extend(grown_areas(st, d, areas[0].len(), units));
+    let snapshot = &*st;
+    let lps = race::first_ending(
+        areas.len(),
+        |i, stop| solve_area(snapshot, Some(d), &areas[i], MARGIN, 2, stop),
+        |lp| lp.as_ref().is_none_or(|lp| lp.short <= SHORT_EPS),
+    );
     let mut tried = Tried {
         kept: false,
         whole_short: false,
         variables: 0,
     };
-    let Some(mut lp) = solve(&area(st, d, AREA_GROUPS)) else {
+    let mut last = None;
+    for lp in lps {
+        let Some(lp) = lp else {
+            return tried;
+        };
+        tried.variables += lp.variables;
+        last = Some(lp);
+    }
+    let Some(lp) = last else {
         return tried;
     };
-    tried.variables += lp.variables;
-    if lp.short > SHORT_EPS {
-        for groups in grown_areas(st, d, lp.area.len(), lp.units.len()) {
-            let Some(next) = solve(&groups) else {
-                return tried;
-            };
-            tried.variables += next.variables;
-            lp = next;
-            if lp.short <= SHORT_EPS {
-                break;
-            }
-        }
-    }
     tried.whole_short = lp.short > SHORT_EPS && lp.area.len() == st.norm.k;
     tried.kept = apply(st, d, lp, started.elapsed(), contiguity);
     tried
@@ -480,14 +498,16 @@ struct AreaLp {
 }
 
 /// The LP re-split of the area `groups`: `d`, the violated group, may take any of its
-/// units (None: each unit stays within two steps); bands are drawn in by `margin`.
+/// units (None: each unit stays within two steps); bands are drawn in by `margin`. None
+/// where the LP found no solution; `Stopped` where `stop` was set first.
 fn solve_area(
     st: &State,
     d: Option<usize>,
     groups: &[usize],
     margin: f64,
     steps: usize,
-) -> Option<AreaLp> {
+    stop: &Stop,
+) -> Result<Option<AreaLp>, Stopped> {
     let k = st.norm.k;
     let m = st.norm.m;
     // Index of each area group in `groups`, usize::MAX outside the area.
@@ -544,10 +564,14 @@ fn solve_area(
     };
     let (inner, outer) = (1e3, 1e6);
 
+    // Variables are numbered in the order they are added: the solver's answer is read
+    // back by number (`x_at`: each unit's first share).
     let mut vars = ProblemVariables::new();
+    let mut x_at = Vec::with_capacity(choices.len());
     let x: Vec<Vec<Variable>> = choices
         .iter()
         .map(|cs| {
+            x_at.push(vars.len());
             if free(cs) {
                 cs.iter().map(|_| vars.add(variable().min(0.0))).collect()
             } else {
@@ -586,6 +610,7 @@ fn solve_area(
             let (lo, hi) = (st.norm.bands.lo[(g, j)], st.norm.bands.hi[(g, j)]);
             let f = fixed[i * m + j];
             let gap = margin * 0.5 * (hi - lo).max(0.0);
+            let s_at = vars.len();
             let s = [
                 vars.add(variable().min(0.0).max(gap)),
                 vars.add(variable().min(0.0)),
@@ -596,7 +621,7 @@ fn solve_area(
             objective.add_mul(outer, s[1]);
             objective.add_mul(inner, s[2]);
             objective.add_mul(outer, s[3]);
-            bands.push((lo + gap - f, hi - gap - f, s, vars.add(variable())));
+            bands.push((lo + gap - f, hi - gap - f, s, s_at, vars.add(variable())));
         }
     }
     let mut model = super::lp::assignment_model(vars, objective, &x);
@@ -604,7 +629,7 @@ fn solve_area(
     // the long row appears once rather than in both the lo and the hi constraint, and
     // the interior-point steps factor a KKT system with half the dense rows (the same LP;
     // 100k: a 24-territory area's LP in 263 ms instead of 374 ms).
-    for (row, &(lo, hi, s, load)) in rows.into_iter().zip(&bands) {
+    for (row, &(lo, hi, s, _, load)) in rows.into_iter().zip(&bands) {
         let mut sum = row;
         sum.add_mul(-1.0, load);
         model.add_constraint(sum.eq(0.0));
@@ -618,32 +643,34 @@ fn solve_area(
         r.add_mul(-1.0, s[3]);
         model.add_constraint(r.leq(hi));
     }
-    let solution = model.solve().ok()?;
+    let Some(value) = super::lp::solve_stoppable(model, stop)? else {
+        return Ok(None);
+    };
     let short = bands
         .iter()
-        .map(|(_, _, s, _)| solution.value(s[1]) + solution.value(s[3]))
+        .map(|&(_, _, _, s_at, _)| value[s_at + 1] + value[s_at + 3])
         .sum();
     let shares = choices
         .iter()
-        .zip(&x)
-        .map(|(cs, xs)| {
+        .zip(&x_at)
+        .map(|(cs, &at)| {
             if !free(cs) {
                 return vec![(1.0, cs[0])];
             }
             cs.iter()
-                .zip(xs)
-                .map(|(&g, &v)| (solution.value(v), g))
+                .enumerate()
+                .map(|(c, &g)| (value[at + c], g))
                 .filter(|&(v, _)| v > SHARE_EPS)
                 .collect()
         })
         .collect();
-    Some(AreaLp {
+    Ok(Some(AreaLp {
         area: groups.to_vec(),
         units,
         shares,
         short,
         variables: count,
-    })
+    }))
 }
 
 /// Rounds an area's LP solution onto the plan and repairs the bands; keeps the result if
