@@ -63,6 +63,8 @@ pub fn resplit_pass(st: &mut State, contiguity: bool, tried: &mut [bool]) -> usi
     let mut refused = vec![false; k];
     let mut kept = 0;
     let mut in_a_row = 0;
+    // Each territory's last first-try LPs, for a re-split again on an unchanged area.
+    let mut memo: Vec<Option<Memo>> = (0..k).map(|_| None).collect();
     'passes: for _ in 0..PASSES {
         let mut violated: Vec<usize> = (0..k)
             .filter(|&g| !refused[g] && st.group_violation(g) > EPS)
@@ -90,8 +92,16 @@ pub fn resplit_pass(st: &mut State, contiguity: bool, tried: &mut [bool]) -> usi
             let mut outcomes: Vec<(usize, Outcome)> = batch
                 .par_iter()
                 .enumerate()
-                .map(|(i, &d)| (i, resplit_territory(snapshot, d, contiguity)))
+                .map(|(i, &d)| {
+                    (
+                        i,
+                        resplit_territory(snapshot, d, contiguity, memo[d].as_ref()),
+                    )
+                })
                 .collect();
+            for (_, out) in &mut outcomes {
+                memo[out.d] = out.memo.take();
+            }
             // Merged costliest first: where two collide, the one re-split again on the
             // merged plan is the cheaper (at 1M `--seed 4`, a territory whose four
             // 96-territory re-splits took 3 s was twice re-split again for a neighbour's
@@ -206,18 +216,31 @@ struct Outcome<'a> {
     whole_short: bool,
     /// LP variables solved for, summed over its re-splits.
     work: usize,
+    /// The first re-split's LPs.
+    memo: Option<Memo>,
 }
 
 /// Re-splits the area around `d`, on a copy of `st`, up to `TRIES` times while each is
 /// kept and `d` is still out of band.
-fn resplit_territory<'a>(st: &State<'a>, d: usize, contiguity: bool) -> Outcome<'a> {
+/// `seen`: the LPs of an earlier first re-split of `d`, reused where its areas hold the
+/// same units.
+fn resplit_territory<'a>(
+    st: &State<'a>,
+    d: usize,
+    contiguity: bool,
+    seen: Option<&Memo>,
+) -> Outcome<'a> {
     let mut plan = st.clone();
     let (mut kept, mut refused, mut whole_short, mut work) = (0, false, false, 0);
-    for _ in 0..TRIES {
+    let mut memo = None;
+    for attempt in 0..TRIES {
         if plan.group_violation(d) <= EPS {
             break;
         }
-        let tried = resplit(&mut plan, d, contiguity);
+        let (tried, lps) = resplit(&mut plan, d, contiguity, seen.filter(|_| attempt == 0));
+        if attempt == 0 {
+            memo = Some(lps);
+        }
         kept += usize::from(tried.kept);
         work += tried.variables;
         if tried.whole_short {
@@ -241,6 +264,7 @@ fn resplit_territory<'a>(st: &State<'a>, d: usize, contiguity: bool) -> Outcome<
         refused,
         whole_short,
         work,
+        memo,
     }
 }
 
@@ -423,7 +447,7 @@ struct Tried {
 }
 
 /// One re-split of the area around `d`.
-fn resplit(st: &mut State, d: usize, contiguity: bool) -> Tried {
+fn resplit(st: &mut State, d: usize, contiguity: bool, seen: Option<&Memo>) -> (Tried, Memo) {
     // Where the LP cannot meet the area's bands, the area grows: the richer units must go
     // farther than the first ring of territories can take them. One size after another,
     // up to the first that meets its bands (half the grown re-splits at 1M did not need
@@ -435,12 +459,25 @@ fn resplit(st: &mut State, d: usize, contiguity: bool) -> Tried {
     let units = first.iter().map(|&g| st.members[g].len()).sum();
     let mut areas = vec![first];
     areas.extend(grown_areas(st, d, areas[0].len(), units));
-    let snapshot = &*st;
-    let lps = race::first_ending(
-        areas.len(),
-        |i, stop| solve_area(snapshot, Some(d), &areas[i], MARGIN, 2, stop),
-        |lp| lp.as_ref().is_none_or(|lp| lp.short <= SHORT_EPS),
-    );
+    // The same areas holding the same units at the same centres make the same LPs (a
+    // territory re-split again after a collision often finds its area untouched).
+    let ends = |lp: &Option<AreaLp>| lp.as_ref().is_none_or(|lp| lp.short <= SHORT_EPS);
+    let lps = match seen.filter(|m| m.holds(st, &areas)) {
+        Some(m) => m.lps.clone(),
+        None => {
+            let snapshot = &*st;
+            race::first_ending(
+                areas.len(),
+                |i, stop| solve_area(snapshot, Some(d), &areas[i], MARGIN, 2, stop),
+                ends,
+            )
+        }
+    };
+    let memo = Memo {
+        key: MemoKey::of(st, &areas[..lps.len()]),
+        all: !lps.last().is_some_and(ends),
+        lps: lps.clone(),
+    };
     let mut tried = Tried {
         kept: false,
         whole_short: false,
@@ -449,17 +486,72 @@ fn resplit(st: &mut State, d: usize, contiguity: bool) -> Tried {
     let mut last = None;
     for lp in lps {
         let Some(lp) = lp else {
-            return tried;
+            return (tried, memo);
         };
         tried.variables += lp.variables;
         last = Some(lp);
     }
     let Some(lp) = last else {
-        return tried;
+        return (tried, memo);
     };
     tried.whole_short = lp.short > SHORT_EPS && lp.area.len() == st.norm.k;
     tried.kept = apply(st, d, lp, started.elapsed(), contiguity);
-    tried
+    (tried, memo)
+}
+
+/// A re-split's LPs, with what they were solved from: the areas up to the first whose
+/// LP ended the sequence, or all of them (`all`).
+struct Memo {
+    key: MemoKey,
+    all: bool,
+    lps: Vec<Option<AreaLp>>,
+}
+
+impl Memo {
+    /// Whether a re-split over `areas` on `st` would solve these very LPs.
+    fn holds(&self, st: &State, areas: &[Vec<usize>]) -> bool {
+        let n = self.lps.len();
+        let sequence = if self.all {
+            areas.len() == n
+        } else {
+            areas.len() >= n
+        };
+        sequence && self.key == MemoKey::of(st, &areas[..n])
+    }
+}
+
+/// All an area's LP reads of the plan: the areas, and the units and centre of each of
+/// their groups (a unit's choices are the area groups its neighbours belong to).
+#[derive(PartialEq)]
+struct MemoKey {
+    areas: Vec<Vec<usize>>,
+    members: Vec<Vec<u32>>,
+    centres: Vec<[u64; 2]>,
+}
+
+impl MemoKey {
+    fn of(st: &State, areas: &[Vec<usize>]) -> MemoKey {
+        let mut groups: Vec<usize> = areas.iter().flatten().copied().collect();
+        groups.sort_unstable();
+        groups.dedup();
+        let members = groups
+            .iter()
+            .map(|&g| {
+                let mut units = st.members[g].clone();
+                units.sort_unstable();
+                units
+            })
+            .collect();
+        let centres = groups
+            .iter()
+            .map(|&g| st.centres[g].map(f64::to_bits))
+            .collect();
+        MemoKey {
+            areas: areas.to_vec(),
+            members,
+            centres,
+        }
+    }
 }
 
 /// The areas a re-split around `d` grows through, in order, after a first area of
@@ -489,6 +581,7 @@ const SHORT_EPS: f64 = 1e-6;
 
 /// An area's LP solution: its units, each with its (share, group) pairs above `SHARE_EPS`,
 /// and how far (summed over bands, normalised) the LP fell short of the true bands.
+#[derive(Clone)]
 struct AreaLp {
     area: Vec<usize>,
     units: Vec<usize>,
@@ -912,6 +1005,58 @@ mod tests {
                 .zip(norm.bands.lo.iter())
                 .all(|(x, lo)| (x - lo).abs() < 1e-9)
         );
+    }
+
+    /// A re-split's LPs are reused where its areas hold the same units at the same
+    /// centres, and only there: reused, they give the plan solving them gives; a memo
+    /// whose LPs were tampered with shows when it is read, and it is not read once a unit
+    /// has moved between two of the area's territories.
+    #[test]
+    fn a_resplit_reuses_its_lps_only_on_an_unchanged_area() {
+        let values = Array2::from_shape_vec(
+            (12, 2),
+            vec![
+                2.0, 1.0, 1.0, 5.0, 5.0, 6.0, 2.0, 4.0, 1.0, 4.0, 6.0, 6.0, 3.0, 5.0, 1.0, 5.0,
+                3.0, 3.0, 3.0, 6.0, 2.0, 2.0, 2.0, 1.0,
+            ],
+        )
+        .unwrap();
+        let edges: Vec<(u32, u32)> = (0..11).map(|u| (u, u + 1)).collect();
+        let targets =
+            Array2::from_shape_vec((4, 2), vec![3.0, 6.0, 24.0, 39.0, 2.0, 2.0, 2.0, 1.0]).unwrap();
+        let line = Line::new(values, &edges, targets);
+        let p = line.problem();
+        let norm = Norm::new(&p);
+        let start = State::new(
+            &norm,
+            vec![0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3],
+            vec![[1.0, 0.0], [4.0, 0.0], [7.0, 0.0], [10.0, 0.0]],
+        );
+        let d = (0..4)
+            .find(|&g| start.group_violation(g) > super::EPS)
+            .expect("a territory out of band");
+        let mut solved = start.clone();
+        let (first, memo) = super::resplit(&mut solved, d, false, None);
+        assert!(first.kept && first.variables > 0);
+        let mut reused = start.clone();
+        let (again, memo) = super::resplit(&mut reused, d, false, Some(&memo));
+        assert_eq!(reused.assign, solved.assign);
+        assert_eq!(again.variables, first.variables);
+        // The same key with no LP answer: read, it makes the re-split give up.
+        let tampered = super::Memo {
+            lps: vec![None],
+            all: false,
+            key: memo.key,
+        };
+        let mut read = start.clone();
+        let (gave_up, _) = super::resplit(&mut read, d, false, Some(&tampered));
+        assert!(!gave_up.kept && gave_up.variables == 0);
+        assert_eq!(read.assign, start.assign);
+        // Unit 3 moves from territory 1 to territory 0: the area holds other units now.
+        let mut moved = start.clone();
+        moved.move_unit(3, 0);
+        let (solved_again, _) = super::resplit(&mut moved, d, false, Some(&tampered));
+        assert!(solved_again.variables > 0);
     }
 
     /// Sixty territories of three units on a line, exact bands, one unit pushed over the
