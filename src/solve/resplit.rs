@@ -962,12 +962,9 @@ mod tests {
     use crate::solve::state::tests::Line;
     use crate::solve::state::{Scope, State};
 
-    /// Twelve units on a line in four territories with exact two-metric targets. The only
-    /// plan that meets them all puts the first territory on unit 9 (or units 0 and 1):
-    /// the whole line shifts, which no move, exchange, chain or relay from equal runs
-    /// finds, and the area's LP does.
-    #[test]
-    fn a_resplit_meets_bands_that_repair_cannot() {
+    /// Twelve units on a line in four territories with exact two-metric targets (see
+    /// `a_resplit_meets_bands_that_repair_cannot`).
+    fn twelve_on_a_line() -> Line {
         let values = Array2::from_shape_vec(
             (12, 2),
             vec![
@@ -979,14 +976,28 @@ mod tests {
         let edges: Vec<(u32, u32)> = (0..11).map(|u| (u, u + 1)).collect();
         let targets =
             Array2::from_shape_vec((4, 2), vec![3.0, 6.0, 24.0, 39.0, 2.0, 2.0, 2.0, 1.0]).unwrap();
-        let line = Line::new(values, &edges, targets);
-        let p = line.problem();
-        let norm = Norm::new(&p);
-        let start = State::new(
-            &norm,
+        Line::new(values, &edges, targets)
+    }
+
+    /// The twelve units in equal runs of three, each territory centred on its run.
+    fn equal_runs<'a>(norm: &'a Norm<'a>) -> State<'a> {
+        State::new(
+            norm,
             vec![0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3],
             vec![[1.0, 0.0], [4.0, 0.0], [7.0, 0.0], [10.0, 0.0]],
-        );
+        )
+    }
+
+    /// Twelve units on a line in four territories with exact two-metric targets. The only
+    /// plan that meets them all puts the first territory on unit 9 (or units 0 and 1):
+    /// the whole line shifts, which no move, exchange, chain or relay from equal runs
+    /// finds, and the area's LP does.
+    #[test]
+    fn a_resplit_meets_bands_that_repair_cannot() {
+        let line = twelve_on_a_line();
+        let p = line.problem();
+        let norm = Norm::new(&p);
+        let start = equal_runs(&norm);
         let mut repaired = start.clone();
         super::super::local_search::repair(&mut repaired, false, true, Scope::All);
         assert!(!repaired.meets_bands(), "{:?}", repaired.assign);
@@ -1013,25 +1024,10 @@ mod tests {
     /// has moved between two of the area's territories.
     #[test]
     fn a_resplit_reuses_its_lps_only_on_an_unchanged_area() {
-        let values = Array2::from_shape_vec(
-            (12, 2),
-            vec![
-                2.0, 1.0, 1.0, 5.0, 5.0, 6.0, 2.0, 4.0, 1.0, 4.0, 6.0, 6.0, 3.0, 5.0, 1.0, 5.0,
-                3.0, 3.0, 3.0, 6.0, 2.0, 2.0, 2.0, 1.0,
-            ],
-        )
-        .unwrap();
-        let edges: Vec<(u32, u32)> = (0..11).map(|u| (u, u + 1)).collect();
-        let targets =
-            Array2::from_shape_vec((4, 2), vec![3.0, 6.0, 24.0, 39.0, 2.0, 2.0, 2.0, 1.0]).unwrap();
-        let line = Line::new(values, &edges, targets);
+        let line = twelve_on_a_line();
         let p = line.problem();
         let norm = Norm::new(&p);
-        let start = State::new(
-            &norm,
-            vec![0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3],
-            vec![[1.0, 0.0], [4.0, 0.0], [7.0, 0.0], [10.0, 0.0]],
-        );
+        let start = equal_runs(&norm);
         let d = (0..4)
             .find(|&g| start.group_violation(g) > super::EPS)
             .expect("a territory out of band");
