@@ -237,9 +237,12 @@ fn resplit_territory<'a>(
         if plan.group_violation(d) <= EPS {
             break;
         }
-        let (tried, lps) = resplit(&mut plan, d, contiguity, seen.filter(|_| attempt == 0));
-        if attempt == 0 {
-            memo = Some(lps);
+        // Only the first re-split runs on the batch's plan, where `seen` may still hold
+        // and what it solves is worth remembering.
+        let first = attempt == 0;
+        let (tried, lps) = resplit(&mut plan, d, contiguity, seen.filter(|_| first), first);
+        if first {
+            memo = lps;
         }
         kept += usize::from(tried.kept);
         work += tried.variables;
@@ -446,8 +449,15 @@ struct Tried {
     variables: usize,
 }
 
-/// One re-split of the area around `d`.
-fn resplit(st: &mut State, d: usize, contiguity: bool, seen: Option<&Memo>) -> (Tried, Memo) {
+/// One re-split of the area around `d`, reusing `seen`'s LPs where they still hold; with
+/// `remember`, also returns its LPs and what they were solved from.
+fn resplit(
+    st: &mut State,
+    d: usize,
+    contiguity: bool,
+    seen: Option<&Memo>,
+    remember: bool,
+) -> (Tried, Option<Memo>) {
     // Where the LP cannot meet the area's bands, the area grows: the richer units must go
     // farther than the first ring of territories can take them. One size after another,
     // up to the first that meets its bands (half the grown re-splits at 1M did not need
@@ -473,11 +483,11 @@ fn resplit(st: &mut State, d: usize, contiguity: bool, seen: Option<&Memo>) -> (
             )
         }
     };
-    let memo = Memo {
+    let memo = remember.then(|| Memo {
         key: MemoKey::of(st, &areas[..lps.len()]),
         all: !lps.last().is_some_and(ends),
         lps: lps.clone(),
-    };
+    });
     let mut tried = Tried {
         kept: false,
         whole_short: false,
@@ -1032,10 +1042,11 @@ mod tests {
             .find(|&g| start.group_violation(g) > super::EPS)
             .expect("a territory out of band");
         let mut solved = start.clone();
-        let (first, memo) = super::resplit(&mut solved, d, false, None);
+        let (first, memo) = super::resplit(&mut solved, d, false, None, true);
+        let memo = memo.expect("remembered");
         assert!(first.kept && first.variables > 0);
         let mut reused = start.clone();
-        let (again, memo) = super::resplit(&mut reused, d, false, Some(&memo));
+        let (again, _) = super::resplit(&mut reused, d, false, Some(&memo), false);
         assert_eq!(reused.assign, solved.assign);
         assert_eq!(again.variables, first.variables);
         // The same key with no LP answer: read, it makes the re-split give up.
@@ -1045,13 +1056,13 @@ mod tests {
             key: memo.key,
         };
         let mut read = start.clone();
-        let (gave_up, _) = super::resplit(&mut read, d, false, Some(&tampered));
+        let (gave_up, _) = super::resplit(&mut read, d, false, Some(&tampered), false);
         assert!(!gave_up.kept && gave_up.variables == 0);
         assert_eq!(read.assign, start.assign);
         // Unit 3 moves from territory 1 to territory 0: the area holds other units now.
         let mut moved = start.clone();
         moved.move_unit(3, 0);
-        let (solved_again, _) = super::resplit(&mut moved, d, false, Some(&tampered));
+        let (solved_again, _) = super::resplit(&mut moved, d, false, Some(&tampered), false);
         assert!(solved_again.variables > 0);
     }
 
