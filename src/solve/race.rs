@@ -44,7 +44,10 @@ impl Stop {
 
     pub(super) fn is_set(&self) -> bool {
         self.ended_at.load(Ordering::Relaxed) < self.index
-            || self.over.as_ref().is_some_and(|o| o.load(Ordering::Relaxed))
+            || self
+                .over
+                .as_ref()
+                .is_some_and(|o| o.load(Ordering::Relaxed))
     }
 
     /// [`Stop::is_set`], called at every step of a task: a speculative task first lets

@@ -92,8 +92,7 @@ pub fn resplit_pass(st: &mut State, contiguity: bool, tried: &mut [bool]) -> usi
             let started = std::time::Instant::now();
             let snapshot = &*st;
             let ahead: Vec<usize> = queue.iter().copied().collect();
-            let (mut outcomes, speculated) =
-                run_batch(snapshot, &batch, &ahead, &memo, contiguity);
+            let (mut outcomes, speculated) = run_batch(snapshot, &batch, &ahead, &memo, contiguity);
             for (d, m) in speculated {
                 memo[d] = Some(m);
             }
@@ -1205,7 +1204,10 @@ mod tests {
         let mut met = start.clone();
         super::resplit_pass(&mut met, false, &mut [false; 4]);
         assert!(met.meets_bands());
-        assert!(matches!(super::speculate(&met, d, None, &running), Ok(None)));
+        assert!(matches!(
+            super::speculate(&met, d, None, &running),
+            Ok(None)
+        ));
         let over = Arc::new(AtomicBool::new(true));
         assert!(super::speculate(&start, d, None, &over).is_err());
     }
@@ -1254,9 +1256,15 @@ mod tests {
         let (side_by_side, _) = batch_on(2);
         assert_eq!(alone.len(), side_by_side.len());
         for ((i, a), (j, b)) in alone.iter().zip(&side_by_side) {
-            assert_eq!((i, &a.plan.assign, &a.changed), (j, &b.plan.assign, &b.changed));
+            assert_eq!(
+                (i, &a.plan.assign, &a.changed),
+                (j, &b.plan.assign, &b.changed)
+            );
         }
-        assert_eq!(alone.iter().map(|(i, o)| (*i, o.d)).collect::<Vec<_>>(), [(0, 0), (1, 50)]);
+        assert_eq!(
+            alone.iter().map(|(i, o)| (*i, o.d)).collect::<Vec<_>>(),
+            [(0, 0), (1, 50)]
+        );
         let on = |threads: usize| {
             let pool = rayon::ThreadPoolBuilder::new()
                 .num_threads(threads)
