@@ -67,7 +67,7 @@ pub(super) fn solve_stoppable(
         return Ok(None);
     };
     let callback = stop.clone();
-    solver.set_termination_callback(move |_| callback.check());
+    solver.set_termination_callback(move |_| callback.is_set());
     solver.solve();
     Ok(match solver.solution.status {
         SolverStatus::Solved

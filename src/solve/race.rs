@@ -8,19 +8,16 @@
 //! times, ~0.7 s each, while the other thread waited for it.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Whether a task's answer is still wanted: it is not once a task earlier in the
-/// sequence ended it, nor, for a speculative task, once what it was speculating for has
-/// ended. Cloned into the LP solver's termination callback, which is checked at every
-/// interior-point step.
+/// sequence ended it. Cloned into the LP solver's termination callback, which is checked
+/// at every interior-point step.
 #[derive(Clone)]
 pub(super) struct Stop {
     /// The first task known to end the sequence (`usize::MAX` while none is).
     ended_at: Arc<AtomicUsize>,
     index: usize,
-    /// A speculative task's end: set once its answer can no longer be used.
-    over: Option<Arc<AtomicBool>>,
 }
 
 impl Stop {
@@ -29,41 +26,12 @@ impl Stop {
         Stop {
             ended_at: Arc::new(AtomicUsize::new(usize::MAX)),
             index: 0,
-            over: None,
-        }
-    }
-
-    /// A speculative task, stopped once `over` is set. It runs only on a thread that has
-    /// nothing else to do: at each check it first runs any work waiting in the pool.
-    pub(super) fn speculative(over: &Arc<AtomicBool>) -> Stop {
-        Stop {
-            over: Some(Arc::clone(over)),
-            ..Stop::never()
         }
     }
 
     pub(super) fn is_set(&self) -> bool {
         self.ended_at.load(Ordering::Relaxed) < self.index
-            || self
-                .over
-                .as_ref()
-                .is_some_and(|o| o.load(Ordering::Relaxed))
     }
-
-    /// [`Stop::is_set`], called at every step of a task: a speculative task first lets
-    /// its thread run the work waiting in the pool (a batch's re-split, a race's grown
-    /// area), which the speculation must never hold up.
-    pub(super) fn check(&self) -> bool {
-        if self.over.is_some() {
-            yield_to_waiting_work();
-        }
-        self.is_set()
-    }
-}
-
-/// Runs jobs waiting in the thread pool until none is left.
-pub(super) fn yield_to_waiting_work() {
-    while rayon::yield_now() == Some(rayon::Yield::Executed) {}
 }
 
 /// A task stopped before its answer was ready.
@@ -84,7 +52,6 @@ pub(super) fn first_ending<T: Send>(
         let stop = Stop {
             ended_at: Arc::clone(&ended_at),
             index,
-            over: None,
         };
         if stop.is_set() {
             return None;

@@ -14,8 +14,6 @@
 //! `--seed 3`: a dozen such territories stayed out of band in every cycle).
 
 use std::collections::VecDeque;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use good_lp::{Expression, ProblemVariables, SolverModel, Variable, variable};
 use rayon::prelude::*;
@@ -91,11 +89,16 @@ pub fn resplit_pass(st: &mut State, contiguity: bool, tried: &mut [bool]) -> usi
             }
             let started = std::time::Instant::now();
             let snapshot = &*st;
-            let ahead: Vec<usize> = queue.iter().copied().collect();
-            let (mut outcomes, speculated) = run_batch(snapshot, &batch, &ahead, &memo, contiguity);
-            for (d, m) in speculated {
-                memo[d] = Some(m);
-            }
+            let mut outcomes: Vec<(usize, Outcome)> = batch
+                .par_iter()
+                .enumerate()
+                .map(|(i, &d)| {
+                    (
+                        i,
+                        resplit_territory(snapshot, d, contiguity, memo[d].as_ref()),
+                    )
+                })
+                .collect();
             for (_, out) in &mut outcomes {
                 memo[out.d] = out.memo.take();
             }
@@ -462,9 +465,13 @@ fn resplit(
     // idle, and stop once a smaller one meets its bands (see `race.rs`; solved side by
     // side regardless, the 48 and 96 LPs each took longer than alone).
     let started = std::time::Instant::now();
-    let areas = areas_of(st, d);
+    let first = area(st, d, AREA_GROUPS);
+    let units = first.iter().map(|&g| st.members[g].len()).sum();
+    let mut areas = vec![first];
+    areas.extend(grown_areas(st, d, areas[0].len(), units));
     // The same areas holding the same units at the same centres make the same LPs (a
     // territory re-split again after a collision often finds its area untouched).
+    let ends = |lp: &Option<AreaLp>| lp.as_ref().is_none_or(|lp| lp.short <= SHORT_EPS);
     let lps = match seen.filter(|m| m.holds(st, &areas)) {
         Some(m) => m.lps.clone(),
         None => {
@@ -476,7 +483,11 @@ fn resplit(
             )
         }
     };
-    let memo = remember.then(|| Memo::of(st, &areas, lps.clone()));
+    let memo = remember.then(|| Memo {
+        key: MemoKey::of(st, &areas[..lps.len()]),
+        all: !lps.last().is_some_and(ends),
+        lps: lps.clone(),
+    });
     let mut tried = Tried {
         kept: false,
         whole_short: false,
@@ -498,112 +509,6 @@ fn resplit(
     (tried, memo)
 }
 
-/// The areas a re-split around `d` solves the LPs of, one after another: the first, then
-/// the grown ones (see [`grown_areas`]).
-fn areas_of(st: &State, d: usize) -> Vec<Vec<usize>> {
-    let first = area(st, d, AREA_GROUPS);
-    let units = first.iter().map(|&g| st.members[g].len()).sum();
-    let mut areas = vec![first];
-    areas.extend(grown_areas(st, d, areas[0].len(), units));
-    areas
-}
-
-/// Whether an area's LP ends a re-split's sequence of areas: it met the bands, or found
-/// no solution.
-fn ends(lp: &Option<AreaLp>) -> bool {
-    lp.as_ref().is_none_or(|lp| lp.short <= SHORT_EPS)
-}
-
-/// A batch's re-splits on `st`, side by side: the outcomes in batch order, with the
-/// first-try LPs of territories queued `ahead` that a thread left idle by the batch
-/// solved meanwhile.
-///
-/// One worker per thread takes the batch's territories in turn. A worker that finds none
-/// left to start while others still run solves the LPs of the next territory ahead
-/// instead, stopped once the batch is over (at 1M a batch waits seconds for one
-/// territory's chain of 96-territory LPs). A territory whose area the batch leaves
-/// unchanged then finds them in its memo. The memo compares everything the LPs read, so
-/// the plan is the same whether they were found or not; on one thread the batch is over
-/// before a worker looks ahead, and nothing more is solved.
-#[allow(clippy::type_complexity)]
-fn run_batch<'a>(
-    st: &State<'a>,
-    batch: &[usize],
-    ahead: &[usize],
-    memo: &[Option<Memo>],
-    contiguity: bool,
-) -> (Vec<(usize, Outcome<'a>)>, Vec<(usize, Memo)>) {
-    let next = AtomicUsize::new(0);
-    let finished = AtomicUsize::new(0);
-    let next_ahead = AtomicUsize::new(0);
-    let over = Arc::new(AtomicBool::new(batch.is_empty()));
-    let workers = rayon::current_num_threads().max(1);
-    let done: Vec<(Vec<(usize, Outcome)>, Vec<(usize, Memo)>)> = (0..workers)
-        .into_par_iter()
-        .map(|_| {
-            let (mut outcomes, mut found) = (Vec::new(), Vec::new());
-            loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                if let Some(&d) = batch.get(i) {
-                    outcomes.push((i, resplit_territory(st, d, contiguity, memo[d].as_ref())));
-                    if finished.fetch_add(1, Ordering::Relaxed) + 1 == batch.len() {
-                        over.store(true, Ordering::Relaxed);
-                    }
-                    continue;
-                }
-                let Some(&d) = ahead.get(next_ahead.fetch_add(1, Ordering::Relaxed)) else {
-                    break;
-                };
-                if over.load(Ordering::Relaxed) {
-                    break;
-                }
-                match speculate(st, d, memo[d].as_ref(), &over) {
-                    Ok(Some(m)) => found.push((d, m)),
-                    Ok(None) => {}
-                    Err(Stopped) => break,
-                }
-            }
-            (outcomes, found)
-        })
-        .collect();
-    let (mut outcomes, mut found) = (Vec::new(), Vec::new());
-    for (o, f) in done {
-        outcomes.extend(o);
-        found.extend(f);
-    }
-    outcomes.sort_by_key(|(i, _)| *i);
-    (outcomes, found)
-}
-
-/// The first-try LPs of `d` on `st`, solved one area after another until one ends the
-/// sequence, unless `seen` already holds them or `d` is in band; `Stopped` once `over`.
-fn speculate(
-    st: &State,
-    d: usize,
-    seen: Option<&Memo>,
-    over: &Arc<AtomicBool>,
-) -> Result<Option<Memo>, Stopped> {
-    if st.group_violation(d) <= EPS {
-        return Ok(None);
-    }
-    let areas = areas_of(st, d);
-    if seen.is_some_and(|m| m.holds(st, &areas)) {
-        return Ok(None);
-    }
-    let stop = Stop::speculative(over);
-    let mut lps = Vec::new();
-    for a in &areas {
-        let lp = solve_area(st, Some(d), a, MARGIN, 2, &stop)?;
-        let end = ends(&lp);
-        lps.push(lp);
-        if end {
-            break;
-        }
-    }
-    super::debug(&format!("speculated g{d}: {} LPs", lps.len()));
-    Ok(Some(Memo::of(st, &areas, lps)))
-}
-
 /// A re-split's LPs, with what they were solved from: the areas up to the first whose
 /// LP ended the sequence, or all of them (`all`).
 struct Memo {
@@ -613,16 +518,6 @@ struct Memo {
 }
 
 impl Memo {
-    /// The memo of `lps`, solved on `st` for the first of `areas` (all of them, or up
-    /// to the first that ends the sequence).
-    fn of(st: &State, areas: &[Vec<usize>], lps: Vec<Option<AreaLp>>) -> Memo {
-        Memo {
-            key: MemoKey::of(st, &areas[..lps.len()]),
-            all: !lps.last().is_some_and(ends),
-            lps,
-        }
-    }
-
     /// Whether a re-split over `areas` on `st` would solve these very LPs.
     fn holds(&self, st: &State, areas: &[Vec<usize>]) -> bool {
         let n = self.lps.len();
@@ -1171,47 +1066,6 @@ mod tests {
         assert!(solved_again.variables > 0);
     }
 
-    /// A territory's first-try LPs solved ahead, on the plan its re-split will find, are
-    /// the ones the re-split would solve: read from the memo, they give its plan. None
-    /// are solved for a territory in band or one whose memo already holds, and none
-    /// once the batch is over.
-    #[test]
-    fn lps_solved_ahead_are_the_ones_a_resplit_would_solve() {
-        use std::sync::Arc;
-        use std::sync::atomic::AtomicBool;
-        let line = twelve_on_a_line();
-        let p = line.problem();
-        let norm = Norm::new(&p);
-        let start = equal_runs(&norm);
-        let d = (0..4)
-            .find(|&g| start.group_violation(g) > super::EPS)
-            .expect("a territory out of band");
-        let running = Arc::new(AtomicBool::new(false));
-        let ahead = super::speculate(&start, d, None, &running)
-            .ok()
-            .flatten()
-            .expect("solved ahead");
-        let mut solved = start.clone();
-        let (first, _) = super::resplit(&mut solved, d, false, None, false);
-        let mut reused = start.clone();
-        let (again, _) = super::resplit(&mut reused, d, false, Some(&ahead), false);
-        assert_eq!(reused.assign, solved.assign);
-        assert_eq!(again.variables, first.variables);
-        assert!(matches!(
-            super::speculate(&start, d, Some(&ahead), &running),
-            Ok(None)
-        ));
-        let mut met = start.clone();
-        super::resplit_pass(&mut met, false, &mut [false; 4]);
-        assert!(met.meets_bands());
-        assert!(matches!(
-            super::speculate(&met, d, None, &running),
-            Ok(None)
-        ));
-        let over = Arc::new(AtomicBool::new(true));
-        assert!(super::speculate(&start, d, None, &over).is_err());
-    }
-
     /// Sixty territories of three units on a line, exact bands, one unit pushed over the
     /// border at territory 0 and at territory 50: the two are re-split side by side, in one
     /// batch, and the merged plan meets every band, with loads and member lists that agree
@@ -1240,31 +1094,6 @@ mod tests {
         let batch = super::next_batch(&start, &mut queue, &mut vec![false; k]);
         assert_eq!(batch, vec![0, 50]);
         assert_eq!(queue, vec![1, 51]);
-        // The batch alone, with its neighbours ahead: outcomes in batch order, the same on
-        // one thread and on two; on one, nothing is solved ahead.
-        let ahead: Vec<usize> = queue.iter().copied().collect();
-        let memo: Vec<Option<super::Memo>> = (0..k).map(|_| None).collect();
-        let batch_on = |threads: usize| {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .unwrap();
-            pool.install(|| super::run_batch(&start, &batch, &ahead, &memo, false))
-        };
-        let (alone, found) = batch_on(1);
-        assert!(found.is_empty());
-        let (side_by_side, _) = batch_on(2);
-        assert_eq!(alone.len(), side_by_side.len());
-        for ((i, a), (j, b)) in alone.iter().zip(&side_by_side) {
-            assert_eq!(
-                (i, &a.plan.assign, &a.changed),
-                (j, &b.plan.assign, &b.changed)
-            );
-        }
-        assert_eq!(
-            alone.iter().map(|(i, o)| (*i, o.d)).collect::<Vec<_>>(),
-            [(0, 0), (1, 50)]
-        );
         let on = |threads: usize| {
             let pool = rayon::ThreadPoolBuilder::new()
                 .num_threads(threads)
